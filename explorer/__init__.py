@@ -1,0 +1,1 @@
+"""Attention Explorer: look inside Transformers."""

@@ -1,0 +1,1 @@
+"""The PyTorch side of Attention Explorer: models, data, training, ONNX export, imports."""

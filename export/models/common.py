@@ -1,0 +1,45 @@
+"""What the three models share: the encoder stack and the per-stack trace they return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from export.layers import EncoderBlock, StackTrace
+
+
+@dataclass
+class ModelOutput:
+    logits: torch.Tensor
+    stacks: dict[str, StackTrace] = field(default_factory=dict)  # "encoder", "decoder", "cross"
+
+
+def layer_head_mask(head_mask: torch.Tensor | None, layer: int) -> torch.Tensor | None:
+    """Row `layer` of a (layers, heads) head mask, or None when no mask is given."""
+    return None if head_mask is None else head_mask[layer]
+
+
+class Encoder(nn.Module):
+    """A stack of encoder blocks; records each layer's attention and hidden states."""
+
+    def __init__(self, layers: int, d_model: int, heads: int, d_ff: int, norm_first: bool, dropout: float):
+        super().__init__()
+        self.blocks = nn.ModuleList(
+            EncoderBlock(d_model, heads, d_ff, norm_first, dropout) for _ in range(layers)
+        )
+        # Pre-norm stacks end with a norm (the residual stream is never normalised inside).
+        self.final_norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
+
+    def forward(
+        self, x: torch.Tensor, key_mask: torch.Tensor | None, head_mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor, StackTrace]:
+        trace = StackTrace.empty()
+        trace.hidden_states.append(x)
+        for i, block in enumerate(self.blocks):
+            out = block(x, key_mask, layer_head_mask(head_mask, i))
+            x = out.hidden
+            trace.record(out.attentions["self"])
+            trace.hidden_states.append(x)
+        return self.final_norm(x), trace

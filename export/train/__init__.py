@@ -1,0 +1,1 @@
+"""Training the three bundled models on data this machine has."""
