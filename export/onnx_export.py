@@ -14,7 +14,9 @@ import logging
 import warnings
 from pathlib import Path
 
+import numpy as np
 import onnx
+import onnx.numpy_helper
 import torch
 from torch import nn
 
@@ -179,12 +181,23 @@ def export_onnx(
     initializers = {init.name for init in proto.graph.initializer}
     if metadata.embedding is None and EMBEDDING_INITIALIZER in initializers:
         metadata = dataclasses.replace(metadata, embedding=EMBEDDING_INITIALIZER)
+    _default_head_masks_to_ones(proto, metadata)
     del proto.metadata_props[:]
     entry = proto.metadata_props.add()
     entry.key = contract.METADATA_KEY
     entry.value = metadata.to_json()
     onnx.save_model(proto, str(path), save_as_external_data=False)
     return path
+
+
+def _default_head_masks_to_ones(proto: onnx.ModelProto, metadata: contract.ModelMetadata) -> None:
+    """Give each head_mask input an initializer of ones with the same name: ONNX's way to make an
+    input optional with a default, so a caller that ablates nothing need not feed it."""
+    for stack, spec in metadata.stacks.items():
+        ones = onnx.numpy_helper.from_array(
+            np.ones((spec.layers, spec.heads), dtype=np.float32), contract.head_mask_input(stack)
+        )
+        proto.graph.initializer.append(ones)
 
 
 def metadata_for(

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import string
 
-from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
 BERT_SPECIAL = {"pad": "[PAD]", "unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]"}
+# A sequence-to-sequence decoder starts from `bos` and stops at `eos`; `pad` comes first (id 0).
+SEQ2SEQ_SPECIAL = {"pad": "[PAD]", "unk": "[UNK]", "bos": "[BOS]", "eos": "[EOS]"}
+# Every printable ASCII character but the line breaks and tabs: what people type.
+PRINTABLE = "".join(c for c in string.printable if c == " " or not c.isspace())
 
 
 def bert_post_processor(tokenizer: Tokenizer) -> processors.TemplateProcessing:
@@ -33,4 +37,38 @@ def character_wordpiece(vocab_size: int) -> Tokenizer:
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.post_processor = bert_post_processor(tok)
     tok.add_special_tokens(list(BERT_SPECIAL.values()))
+    return tok
+
+
+def character_level(alphabet: str = PRINTABLE, special: dict[str, str] | None = None) -> Tokenizer:
+    """One token per character: the special tokens (ids 0, 1, ...), then each character of
+    `alphabet` once, in sorted order. Case and spaces are kept; other characters become unk.
+    Decoding joins the characters again."""
+    special = dict(special or SEQ2SEQ_SPECIAL)
+    vocab = list(special.values()) + sorted(set(alphabet))
+    tok = Tokenizer(models.WordLevel({t: i for i, t in enumerate(vocab)}, unk_token=special["unk"]))
+    tok.pre_tokenizer = pre_tokenizers.Split(Regex("(?m)."), behavior="isolated")
+    tok.decoder = decoders.Fuse()
+    tok.add_special_tokens(list(special.values()))
+    return tok
+
+
+def bert_wordpiece(texts, vocab_size: int, min_frequency: int = 2) -> Tokenizer:
+    """A WordPiece vocabulary trained on `texts` (an iterable of strings), BERT-style:
+    lower-cased, split on whitespace and punctuation, [CLS] A [SEP] around every encoding."""
+    from tokenizers import trainers
+
+    tok = Tokenizer(models.WordPiece(unk_token=BERT_SPECIAL["unk"]))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+        special_tokens=list(BERT_SPECIAL.values()),
+        continuing_subword_prefix="##",
+        show_progress=False,
+    )
+    tok.train_from_iterator(texts, trainer=trainer)
+    tok.post_processor = bert_post_processor(tok)
+    tok.decoder = decoders.WordPiece(prefix="##")
     return tok

@@ -1,0 +1,105 @@
+"""ONNX Runtime against the PyTorch reference, for each of the three models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explorer import contract
+
+from .conftest import feeds_for, torch_outputs
+
+# Lengths that differ from the export examples (6, 7/5) and from each other.
+LENGTHS = [5, 11]
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("length", LENGTHS)
+def test_ort_matches_pytorch(exported, batch, length):
+    feeds = feeds_for(exported, batch, length, seed=length)
+    ort_out = exported.run(feeds)
+    ref = torch_outputs(exported, feeds)
+    assert set(ort_out) == set(ref)
+    np.testing.assert_allclose(ort_out[contract.LOGITS], ref[contract.LOGITS], atol=1e-4, rtol=0)
+    for stack in exported.metadata.stacks:
+        name = contract.attention_output(stack)
+        spec = exported.metadata.stacks[stack]
+        assert ort_out[name].shape[:3] == (spec.layers, batch, spec.heads)
+        np.testing.assert_allclose(ort_out[name], ref[name], atol=1e-5, rtol=0)
+    for name in ort_out:  # queries/keys/values/hidden_states too
+        np.testing.assert_allclose(ort_out[name], ref[name], atol=1e-4, rtol=0, err_msg=name)
+
+
+@pytest.mark.parametrize("length", LENGTHS)
+def test_rows_sum_to_one_and_masked_keys_are_exactly_zero(exported, length):
+    feeds = feeds_for(exported, 3, length, seed=7)
+    out = exported.run(feeds)
+    for stack, spec in exported.metadata.stacks.items():
+        att = out[contract.attention_output(stack)]  # (L, B, H, Q, K)
+        np.testing.assert_allclose(att.sum(-1), 1.0, atol=1e-5)
+        mask_name = dict(exported.metadata.sequence_inputs)[spec.keys]
+        key_mask = feeds[mask_name].astype(bool)  # (B, K)
+        hidden = np.broadcast_to(~key_mask[None, :, None, None, :], att.shape)
+        assert hidden.any()
+        assert np.all(att[hidden] == 0.0), f"{stack}: masked keys got attention"
+        if spec.causal:
+            future = np.triu(np.ones(att.shape[-2:], dtype=bool), k=1)
+            assert np.all(att[..., future] == 0.0), f"{stack}: future positions got attention"
+
+
+def test_head_mask_changes_logits_as_pytorch_and_keeps_probabilities(exported):
+    length = 9
+    base = exported.run(feeds_for(exported, 2, length))
+    head_masks = {}
+    for stack, spec in exported.metadata.stacks.items():
+        m = np.ones((spec.layers, spec.heads), dtype=np.float32)
+        m[0, 1] = 0.0
+        m[spec.layers - 1, 0] = 0.0
+        head_masks[stack] = m
+    feeds = feeds_for(exported, 2, length, head_masks=head_masks)
+    ablated = exported.run(feeds)
+    ref = torch_outputs(exported, feeds)
+    assert not np.allclose(ablated[contract.LOGITS], base[contract.LOGITS], atol=1e-4)
+    np.testing.assert_allclose(ablated[contract.LOGITS], ref[contract.LOGITS], atol=1e-4, rtol=0)
+    for stack in exported.metadata.stacks:
+        name = contract.attention_output(stack)
+        # A self-attention stack's first layer reads only the inputs, so no ablated head acts
+        # before it: identical. (Cross-attention queries come after the decoder's first layer.)
+        if stack != "cross":
+            np.testing.assert_array_equal(ablated[name][0], base[name][0])
+        # The ablated head's own probabilities stay visible.
+        np.testing.assert_allclose(ablated[name][0, :, 1].sum(-1), 1.0, atol=1e-5)
+        np.testing.assert_allclose(ablated[name], ref[name], atol=1e-5, rtol=0)
+
+
+def test_metadata_round_trips_through_onnxruntime(exported):
+    raw = exported.session.get_modelmeta().custom_metadata_map[contract.METADATA_KEY]
+    meta = contract.parse_metadata(raw)
+    assert meta == exported.metadata.__class__.from_json(exported.metadata.to_json())
+    assert meta.kind == exported.metadata.kind
+    assert meta.stacks == exported.metadata.stacks
+    assert list(meta.stacks) == list(contract.KIND_STACKS[meta.kind])
+    inputs = [i.name for i in exported.session.get_inputs()]
+    outputs = [o.name for o in exported.session.get_outputs()]
+    contract.check_graph_io(meta, inputs, outputs)
+    # head masks are optional inputs with a default of ones (ONNX: an input with an initializer),
+    # which ONNX Runtime lists apart from the required inputs.
+    overridable = {i.name: i.shape for i in exported.session.get_overridable_initializers()}
+    for stack, spec in meta.stacks.items():
+        assert overridable[contract.head_mask_input(stack)] == [spec.layers, spec.heads]
+
+
+def test_head_masks_default_to_ones(exported):
+    feeds = feeds_for(exported, 1, 6)
+    with_masks = exported.run(feeds)
+    without = exported.run({k: v for k, v in feeds.items() if not k.startswith("head_mask.")})
+    for name in with_masks:
+        np.testing.assert_array_equal(with_masks[name], without[name])
+
+
+def test_one_self_contained_file(exported):
+    import onnx
+
+    proto = onnx.load(str(exported.path), load_external_data=False)
+    assert all(init.data_location != onnx.TensorProto.EXTERNAL for init in proto.graph.initializer)
+    assert not list(exported.path.parent.glob("*.data"))
