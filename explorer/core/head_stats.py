@@ -1,0 +1,141 @@
+"""Per-head statistics of one attention stack, and the usual head types they reveal.
+
+All figures are averaged over the query rows of one input; `attentions` is one stack's
+(layers, heads, queries, keys) array as the model returned it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+import numpy as np
+
+# column name -> what it measures, as the table's header tooltips say it
+COLUMNS: dict[str, str] = {
+    "entropy": "mean over queries of -sum(a * ln a), in nats; ln(keys) is uniform attention",
+    "distance": "mean over queries of sum(a * |query position - key position|), in tokens",
+    "first": "share of attention on the first token ([CLS] or the sequence start)",
+    "end": "share of attention on [SEP] / end-of-sequence tokens",
+    "self": "share of attention a token pays to itself",
+    "previous": "share of attention on the token just before",
+    "next": "share of attention on the token just after",
+    "max": "the largest single weight",
+}
+
+# Head types and the rule that marks them (shown next to the table).
+HEAD_TYPE_RULES: dict[str, str] = {
+    "previous": "previous-token head: more than half of the attention on the token before",
+    "next": "next-token head: more than half on the token after",
+    "self": "self head: more than half on the token itself",
+    "sink": "sink head: more than half on the first token or on [SEP]/end tokens",
+    "broad": "broad head: entropy above 80% of uniform attention's ln(keys)",
+}
+TYPE_THRESHOLD = 0.5
+BROAD_FRACTION = 0.8
+
+
+@dataclass(frozen=True)
+class HeadStats:
+    """Each field is a (layers, heads) array; `types` holds each head's type names."""
+
+    entropy: np.ndarray
+    distance: np.ndarray
+    first: np.ndarray
+    end: np.ndarray
+    self: np.ndarray
+    previous: np.ndarray
+    next: np.ndarray
+    max: np.ndarray
+    types: tuple[tuple[tuple[str, ...], ...], ...]  # [layer][head] -> type names
+
+    def rows(self) -> list[dict]:
+        """One dict per head: layer, head, every column, and its types joined by commas."""
+        layers, heads = self.entropy.shape
+        return [
+            {
+                "layer": layer,
+                "head": head,
+                **{name: float(getattr(self, name)[layer, head]) for name in COLUMNS},
+                "types": ", ".join(self.types[layer][head]),
+            }
+            for layer in range(layers)
+            for head in range(heads)
+        ]
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=["layer", "head", *COLUMNS, "types"], lineterminator="\n")
+        writer.writeheader()
+        for row in self.rows():
+            writer.writerow({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in row.items()})
+        return out.getvalue()
+
+
+def _diagonal_share(att: np.ndarray, offset: int) -> np.ndarray:
+    """Mean over queries of att[..., q, q + offset] (queries without such a key count as 0)."""
+    diag = np.diagonal(att, offset=offset, axis1=-2, axis2=-1)  # (L, H, Q - |offset|)
+    return diag.sum(-1) / att.shape[-2]
+
+
+def _per_head_sums(att: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per head: -sum(a ln a), sum(a * gap), max(a). One head at a time keeps its matrix in
+    cache across the three passes (about 3x faster than whole-array passes at 12 x 12 x 512^2)."""
+    layers, heads = att.shape[:2]
+    rows = att.reshape(layers * heads, -1)  # (L*H, Q*K)
+    entropy, distance, largest = (np.empty(len(rows), np.float32) for _ in range(3))
+    log = np.empty(rows.shape[1], np.float32)
+    for i, row in enumerate(rows):
+        np.add(row, np.float32(1e-30), out=log)  # ln(0) -> ln(1e-30): 0 * that is still 0
+        np.log(log, out=log)
+        entropy[i] = -np.dot(row, log)
+        distance[i] = np.dot(row, gaps)
+        largest[i] = row.max()
+    return tuple(a.reshape(layers, heads) for a in (entropy, distance, largest))
+
+
+def head_stats(
+    attentions: np.ndarray,
+    end_positions: np.ndarray | list[int] = (),
+    same_sequence: bool = True,
+) -> HeadStats:
+    """Statistics of every head of one stack.
+
+    `end_positions` are the key positions holding [SEP] / end tokens. For cross-attention
+    (`same_sequence=False`) query and key positions are not comparable: distance, self,
+    previous and next are then NaN.
+    """
+    att = np.ascontiguousarray(attentions, dtype=np.float32)  # (L, H, Q, K)
+    layers, heads, queries, keys = att.shape
+    gaps = np.abs(np.arange(queries, dtype=np.float32)[:, None] - np.arange(keys, dtype=np.float32)[None, :])
+    entropy, distance, largest = _per_head_sums(att, gaps.reshape(-1))
+    entropy /= queries
+    distance = distance / queries if same_sequence else np.full((layers, heads), np.nan, np.float32)
+    first = att[..., 0].mean(-1)
+    ends = np.asarray(list(end_positions), dtype=np.int64)
+    end = att[..., ends].sum(-1).mean(-1) if ends.size else np.zeros((layers, heads), np.float32)
+    if same_sequence:
+        self_share, previous, following = (_diagonal_share(att, o) for o in (0, -1, 1))
+    else:
+        self_share = previous = following = np.full((layers, heads), np.nan, np.float32)
+
+    uniform = np.log(keys) if keys > 1 else 1.0
+    types = tuple(
+        tuple(
+            tuple(
+                name
+                for name, hit in (
+                    ("previous", previous[layer, h] > TYPE_THRESHOLD),
+                    ("next", following[layer, h] > TYPE_THRESHOLD),
+                    ("self", self_share[layer, h] > TYPE_THRESHOLD),
+                    ("sink", first[layer, h] > TYPE_THRESHOLD or end[layer, h] > TYPE_THRESHOLD),
+                    ("broad", entropy[layer, h] > BROAD_FRACTION * uniform),
+                )
+                if hit
+            )
+            for h in range(heads)
+        )
+        for layer in range(layers)
+    )
+    return HeadStats(entropy, distance, first, end, self_share, previous, following, largest, types)
