@@ -37,7 +37,8 @@ class TokenEmbedding(nn.Module):
         self.scale = math.sqrt(d_model) if scale else 1.0
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.weight[ids] * self.scale  # (B, T, D)
+        vectors = self.weight[ids]  # (B, T, D)
+        return vectors if self.scale == 1.0 else vectors * self.scale
 
 
 def sinusoidal_table(max_positions: int, d_model: int) -> torch.Tensor:

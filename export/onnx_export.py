@@ -160,8 +160,6 @@ def export_onnx(
     internals: bool = False,
 ) -> Path:
     """Write `model` to `path` as one ONNX file with the contract's inputs, outputs and metadata."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     wrapper = ContractModule(model.eval(), attentions=attentions, internals=internals).eval()
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # "torchvision is not installed" noise
     with warnings.catch_warnings(), torch.no_grad():
@@ -174,13 +172,24 @@ def export_onnx(
             output_names=wrapper.output_names(),
             dynamic_shapes=(dynamic_shapes(model),),  # one entry: forward takes *inputs
             external_data=False,
-            optimize=True,
+            # No exporter-side optimisation: it renames and copies initializers (the tied embedding
+            # lost its name, small weights were duplicated); ONNX Runtime optimises at load anyway.
+            optimize=False,
             verbose=False,
         )
     proto = program.model_proto
+    for node in proto.graph.node:  # the exporter's per-node stack traces: most of a small file's bytes
+        del node.metadata_props[:]
     initializers = {init.name for init in proto.graph.initializer}
     if metadata.embedding is None and EMBEDDING_INITIALIZER in initializers:
         metadata = dataclasses.replace(metadata, embedding=EMBEDDING_INITIALIZER)
+    return save_contract_model(proto, metadata, path)
+
+
+def save_contract_model(proto: onnx.ModelProto, metadata: contract.ModelMetadata, path: str | Path) -> Path:
+    """Write `proto` to `path` as one contract file: head masks default to ones, the metadata entry set."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     _default_head_masks_to_ones(proto, metadata)
     del proto.metadata_props[:]
     entry = proto.metadata_props.add()
@@ -193,11 +202,12 @@ def export_onnx(
 def _default_head_masks_to_ones(proto: onnx.ModelProto, metadata: contract.ModelMetadata) -> None:
     """Give each head_mask input an initializer of ones with the same name: ONNX's way to make an
     input optional with a default, so a caller that ablates nothing need not feed it."""
+    inputs = {i.name for i in proto.graph.input}
     for stack, spec in metadata.stacks.items():
-        ones = onnx.numpy_helper.from_array(
-            np.ones((spec.layers, spec.heads), dtype=np.float32), contract.head_mask_input(stack)
-        )
-        proto.graph.initializer.append(ones)
+        name = contract.head_mask_input(stack)
+        if name in inputs:
+            ones = onnx.numpy_helper.from_array(np.ones((spec.layers, spec.heads), dtype=np.float32), name)
+            proto.graph.initializer.append(ones)
 
 
 def metadata_for(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from explorer import contract
+from export.onnx_export import EMBEDDING_INITIALIZER
 
 from .conftest import feeds_for, torch_outputs
 
@@ -75,7 +78,15 @@ def test_head_mask_changes_logits_as_pytorch_and_keeps_probabilities(exported):
 def test_metadata_round_trips_through_onnxruntime(exported):
     raw = exported.session.get_modelmeta().custom_metadata_map[contract.METADATA_KEY]
     meta = contract.parse_metadata(raw)
-    assert meta == exported.metadata.__class__.from_json(exported.metadata.to_json())
+    # The exporter names the token embedding's initializer; everything else is as given.
+    expected_embedding = None if exported.kind == "vit" else EMBEDDING_INITIALIZER
+    assert meta.embedding == expected_embedding
+    assert meta == dataclasses.replace(exported.metadata, embedding=expected_embedding)
+    if expected_embedding:
+        import onnx
+
+        names = {init.name for init in onnx.load(str(exported.path)).graph.initializer}
+        assert expected_embedding in names
     assert meta.kind == exported.metadata.kind
     assert meta.stacks == exported.metadata.stacks
     assert list(meta.stacks) == list(contract.KIND_STACKS[meta.kind])
