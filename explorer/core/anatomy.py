@@ -99,3 +99,168 @@ def nearest_tokens(matrix: np.ndarray, token_id: int, k: int = 10) -> list[tuple
     top = np.argpartition(-similarity, min(k, len(similarity) - 1))[:k]
     top = top[np.argsort(-similarity[top])]
     return [(int(i), float(similarity[i])) for i in top]
+
+
+# -- the file's weights ---------------------------------------------------------------------
+
+
+class Initializers:
+    """The weights inside one .onnx file, read by name (the exporter keeps PyTorch's names).
+
+    The file is parsed once, on first use; arrays are converted as they are asked for.
+    """
+
+    def __init__(self, model_path: str | Path):
+        self.path = Path(model_path)
+        self._protos: dict[str, onnx.TensorProto] | None = None
+        self._arrays: dict[str, np.ndarray] = {}  # converted once: the embedding matrix can be 90 MB
+
+    def _all(self) -> dict[str, onnx.TensorProto]:
+        if self._protos is None:
+            graph = onnx.load(str(self.path)).graph
+            self._protos = {init.name: init for init in graph.initializer}
+        return self._protos
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._all()
+
+    def get(self, name: str) -> np.ndarray:
+        protos = self._all()
+        if name not in protos:
+            raise LookupError(f"the file has no initializer named {name!r}")
+        if name not in self._arrays:
+            self._arrays[name] = numpy_helper.to_array(protos[name])
+        return self._arrays[name]
+
+
+# -- embeddings and positions --------------------------------------------------------------
+
+# Our exporter's names for the pieces before the first layer (PyTorch's module paths).
+POSITIONS_LEARNED = "model.positions.weight"  # BERT, ViT: (max_positions, d_model)
+EMBED_NORM = "model.embed_norm"  # BERT's LayerNorm after the sum: .weight, .bias
+LAYER_NORM_EPS = 1e-5  # PyTorch's default, which our models use
+
+
+def sinusoidal_table(max_positions: int, d_model: int) -> np.ndarray:
+    """PE[pos, 2i] = sin(pos / 10000^(2i/D)), PE[pos, 2i+1] = cos(pos / 10000^(2i/D)): (P, D) float32,
+    the same formula as export/layers.py, in float32 as the model computes it."""
+    position = np.arange(max_positions, dtype=np.float32)[:, None]  # (P, 1)
+    rate = np.exp(np.arange(0, d_model, 2, dtype=np.float32) * np.float32(-np.log(10000.0) / d_model))  # (D/2,)
+    table = np.zeros((max_positions, d_model), np.float32)
+    table[:, 0::2] = np.sin(position * rate)
+    table[:, 1::2] = np.cos(position * rate)
+    return table
+
+
+def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float = LAYER_NORM_EPS) -> np.ndarray:
+    """LayerNorm over the last axis, as torch.nn.LayerNorm computes it."""
+    mean = x.mean(-1, keepdims=True)
+    var = x.var(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * weight + bias
+
+
+@dataclass(frozen=True)
+class EmbeddingSteps:
+    """From token ids to the vector a_i that enters the first layer, step by step; (T, D) arrays."""
+
+    ids: tuple[int, ...]
+    tokens: tuple[str, ...]
+    vectors: np.ndarray  # rows of the embedding matrix
+    scale: float  # the Transformer multiplies them by sqrt(d_model); BERT by 1
+    positions: np.ndarray  # the positional encoding of positions 0..T-1
+    positions_kind: str  # "sinusoidal" or "learned"
+    summed: np.ndarray  # vectors * scale + positions
+    normed: np.ndarray | None  # BERT's LayerNorm of the sum; None where the model has none
+    first_layer_input: np.ndarray  # hidden_states.<stack>[0], what the model really fed its first layer
+
+    @property
+    def computed(self) -> np.ndarray:
+        """The last recomputed step: what should equal `first_layer_input`."""
+        return self.summed if self.normed is None else self.normed
+
+    @property
+    def difference(self) -> float:
+        """Largest absolute gap between the recomputation and the model's own first-layer input."""
+        return float(np.abs(self.computed - self.first_layer_input).max())
+
+
+def embedding_steps(
+    weights: Initializers,
+    meta: contract.ModelMetadata,
+    outputs: dict[str, np.ndarray],
+    stack: str,
+    ids: tuple[int, ...],
+    tokens: tuple[str, ...],
+) -> EmbeddingSteps:
+    """Recompute a text model's first-layer input from its weights, for the sequence of `stack`'s queries.
+
+    Follows our exporter's two recipes: BERT (embedding + learned positions, then LayerNorm) and
+    the Transformer (embedding * sqrt(d_model) + sinusoidal positions). Other files raise LookupError.
+    """
+    hidden_name = contract.stack_output("hidden_states", stack)
+    if hidden_name not in outputs:
+        raise MissingInternalsError(f"this model has no {hidden_name} output")
+    if meta.kind not in ("bert-mlm", "seq2seq"):
+        raise LookupError(f"the embedding steps are known for our BERT and Transformer, not a {meta.kind} model")
+    if not meta.embedding:
+        raise LookupError("the model's metadata does not name its embedding initializer")
+    table = weights.get(meta.embedding)  # (vocab, D)
+    vectors = table[np.asarray(ids, np.int64)]  # (T, D)
+    length, d_model = vectors.shape
+    normed = None
+    if meta.kind == "seq2seq":
+        scale, kind = float(np.sqrt(np.float32(d_model))), "sinusoidal"
+        positions = sinusoidal_table(length, d_model)  # (T, D)
+    else:
+        scale, kind = 1.0, "learned"
+        positions = weights.get(POSITIONS_LEARNED)[:length]  # (T, D)
+    summed = (vectors * np.float32(scale) + positions).astype(np.float32)  # (T, D)
+    if meta.kind == "bert-mlm":
+        normed = layer_norm(summed, weights.get(f"{EMBED_NORM}.weight"), weights.get(f"{EMBED_NORM}.bias"))
+    first = outputs[hidden_name][0]  # (T, D)
+    return EmbeddingSteps(tuple(ids), tuple(tokens), vectors, scale, positions, kind, summed, normed, first)
+
+
+# -- the multi-head step: concatenate the heads, multiply by W_O ---------------------------
+
+# Where each stack's attention lives in our exporter's module tree, per layer.
+_ATTENTION_MODULES = {
+    "encoder": "model.encoder.blocks.{layer}.attention",
+    "decoder": "model.decoder_blocks.{layer}.self_attention",
+    "cross": "model.decoder_blocks.{layer}.cross_attention",
+}
+
+
+def output_projection_names(stack: str, layer: int) -> tuple[str, str]:
+    """The initializer names of W_O's weight (D, D) and bias (D,) for one layer of `stack`."""
+    module = _ATTENTION_MODULES[stack].format(layer=layer)
+    return f"{module}.w_o.weight", f"{module}.w_o.bias"
+
+
+@dataclass(frozen=True)
+class MultiHeadSteps:
+    """One layer's heads put back together, for every query token."""
+
+    head_outputs: np.ndarray  # (H, T, hd) b_h = alpha_h @ v_h
+    concat: np.ndarray  # (T, H*hd) the heads side by side
+    w_o: np.ndarray  # (D, H*hd) as PyTorch stores it: output = concat @ w_o.T + bias
+    bias: np.ndarray  # (D,)
+    output: np.ndarray  # (T, D) the attention sublayer's output, before the residual and norm
+
+
+def multi_head_steps(
+    outputs: dict[str, np.ndarray], stack: str, layer: int, weights: Initializers
+) -> MultiHeadSteps:
+    """Per-head outputs from the model's attention and values, concatenated and projected by W_O."""
+    names = [contract.attention_output(stack), contract.stack_output("values", stack)]
+    missing = [n for n in names if n not in outputs]
+    if missing:
+        raise MissingInternalsError(f"this model has no {', '.join(missing)} outputs")
+    alpha = outputs[names[0]][layer].astype(np.float64)  # (H, T, S)
+    values = outputs[names[1]][layer].astype(np.float64)  # (H, S, hd)
+    head_outputs = alpha @ values  # (H, T, hd)
+    heads, length, head_dim = head_outputs.shape
+    concat = head_outputs.transpose(1, 0, 2).reshape(length, heads * head_dim)  # (T, H*hd)
+    weight_name, bias_name = output_projection_names(stack, layer)
+    w_o, bias = weights.get(weight_name), weights.get(bias_name)  # (D, H*hd), (D,)
+    return MultiHeadSteps(head_outputs, concat, w_o, bias, concat @ w_o.T + bias)

@@ -121,7 +121,15 @@ def head_stats(
         self_share = previous = following = np.full((layers, heads), np.nan, np.float32)
 
     uniform = np.log(keys) if keys > 1 else 1.0
-    types = tuple(
+    types = head_types(entropy, first, end, self_share, previous, following, uniform)
+    return HeadStats(entropy, distance, first, end, self_share, previous, following, largest, types)
+
+
+def head_types(entropy, first, end, self_share, previous, following, uniform: float):
+    """[layer][head] -> the names of the HEAD_TYPE_RULES a head meets; arguments are (layers, heads)
+    arrays, `uniform` the entropy of uniform attention (ln of the key count)."""
+    layers, heads = entropy.shape
+    return tuple(
         tuple(
             tuple(
                 name
@@ -138,4 +146,41 @@ def head_stats(
         )
         for layer in range(layers)
     )
-    return HeadStats(entropy, distance, first, end, self_share, previous, following, largest, types)
+
+
+def end_positions(tokens: tuple[str, ...] | list[str], end_tokens: set[str] | frozenset[str]) -> list[int]:
+    """Positions of the [SEP] / end-of-sequence tokens among `tokens`."""
+    return [i for i, token in enumerate(tokens) if token in end_tokens]
+
+
+def mean_head_stats(batch: list[HeadStats], key_counts: list[int]) -> HeadStats:
+    """The statistics of several inputs averaged head by head; types are judged on the averages,
+    "broad" against the mean ln(keys) of the inputs (`key_counts[i]` keys in input i)."""
+    if not batch or len(batch) != len(key_counts):
+        raise ValueError("need one key count per HeadStats, and at least one of each")
+    mean = {name: np.mean([getattr(s, name) for s in batch], axis=0) for name in COLUMNS}
+    uniform = float(np.mean([np.log(k) if k > 1 else 1.0 for k in key_counts]))
+    types = head_types(
+        mean["entropy"], mean["first"], mean["end"], mean["self"], mean["previous"], mean["next"], uniform
+    )
+    return HeadStats(**mean, types=types)
+
+
+END_TOKENS = frozenset({"[SEP]", "</s>", "<eos>", "[EOS]"})  # besides the metadata's "sep"/"eos" roles
+
+
+def end_tokens_of(special_tokens: dict[str, str]) -> frozenset[str]:
+    """The token texts that end a sequence for a model with these special tokens."""
+    return END_TOKENS | {special_tokens[r] for r in ("sep", "eos") if r in special_tokens}
+
+
+def result_head_stats(stacks: dict, end_tokens: frozenset[str]) -> dict[str, HeadStats]:
+    """Statistics of every stack of one run: `stacks` maps names to StackAttention (explorer.core.result)."""
+    return {
+        name: head_stats(
+            stack.attentions,
+            end_positions(stack.key_tokens, end_tokens),
+            same_sequence=name != "cross",  # cross-attention: queries and keys are different sequences
+        )
+        for name, stack in stacks.items()
+    }

@@ -1,0 +1,181 @@
+"""`attention-explorer`: open the window, or render one view to a file with --snapshot.
+
+    attention-explorer                               the bundled BERT on a sample sentence
+    attention-explorer MODEL.onnx [--text "..."] [--provider cpu|cuda]
+    attention-explorer --snapshot OUT.png MODEL [--text ...] [--view head|matrix|model]
+                       [--stack S] [--layer L] [--head H|mean]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from explorer.core.assets import BUNDLED_MODEL, sample_text
+from explorer.core.model import PROVIDER_CHOICES, ModelOpenError, open_model
+from explorer.core.runner import RunError, Runner
+from explorer.core.text import EmptyTextError
+
+VIEWS = ("head", "matrix", "model")
+ALL_HEADS = "all"  # --head not given: the head view draws every head, the others head 0
+SNAPSHOT_SIZE = (1200, 800)
+SCREENSHOT_TIMEOUT_MS = 60_000
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="attention-explorer", description="Look inside Transformers.")
+    parser.add_argument("model", nargs="?", type=Path, help="a contract .onnx file (default: the bundled BERT)")
+    parser.add_argument("--text", help="the input text (default: a sample sentence)")
+    parser.add_argument("--provider", choices=PROVIDER_CHOICES, default="cpu", help="ONNX Runtime provider")
+    parser.add_argument("--snapshot", type=Path, metavar="OUT", help="render a view to OUT (.png or .svg) and exit")
+    parser.add_argument("--view", choices=VIEWS, default="matrix", help="the view --snapshot renders")
+    parser.add_argument("--stack", help="the stack to show: encoder, decoder or cross (default: the first)")
+    parser.add_argument("--layer", type=int, default=0)
+    parser.add_argument("--head", help="a head index, or 'mean' for the mean of the layer's heads")
+    parser.add_argument("--size", default=f"{SNAPSHOT_SIZE[0]}x{SNAPSHOT_SIZE[1]}", help="--snapshot size, WxH")
+    parser.add_argument("--screenshot", type=Path, metavar="OUT",
+                        help="open the window, save a screenshot of it once the first result is drawn, and exit")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        head = _parse_head(args.head)
+        size = _parse_size(args.size)
+    except ValueError as exc:
+        print(f"attention-explorer: error: {exc}", file=sys.stderr)
+        return 2
+    if args.snapshot:
+        return snapshot(args.snapshot, args.model or BUNDLED_MODEL, args.text, args.provider,
+                        args.view, args.stack, args.layer, head, size)
+    return run_window(args.model, args.text, args.provider, args.screenshot)
+
+
+def run_window(model: Path | None, text: str | None, provider: str, screenshot: Path | None = None) -> int:
+    from PySide6.QtCore import QTimer
+
+    from explorer.ui.main_window import MainWindow
+
+    app = _application()
+    window = MainWindow(provider=provider)
+    if model is None:
+        window.open_bundled(text)
+    else:
+        window.open_path(model, text)
+    window.show()
+    if screenshot is not None:
+        _screenshot_when_drawn(app, window, screenshot)
+        QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: app.exit(3))  # never hang a script
+    code = app.exec()
+    window.close()
+    del window
+    return code
+
+
+def _screenshot_when_drawn(app, window, path: Path) -> None:
+    """Once a result is drawn (or at once on the welcome page), grab the real window and quit."""
+    from PySide6.QtCore import QTimer
+
+    def grab() -> None:
+        screen = window.screen()
+        pixmap = screen.grabWindow(window.winId()) if screen is not None else None
+        if pixmap is None or pixmap.isNull():
+            pixmap = window.grab()
+        ok = pixmap.save(str(path))
+        print(f"screenshot {'saved to' if ok else 'could not be written to'} {path}", file=sys.stderr)
+        app.exit(0 if ok else 1)
+
+    settle_ms = 500  # let the window manager map the window and the views paint
+    if window.model is None or window.model.meta.kind == "vit-classifier":
+        QTimer.singleShot(settle_ms, grab)
+    else:
+        window.workspace.result_shown.connect(lambda _: QTimer.singleShot(settle_ms, grab))
+        window.workspace.runs.failed.connect(lambda _: QTimer.singleShot(settle_ms, grab))
+
+
+def snapshot(out: Path, model_path: Path, text: str | None, provider: str, view_name: str,
+             stack: str | None, layer: int, head: int | None | str, size: tuple[int, int]) -> int:
+    """Render one view of one run to `out` without a window; errors go to stderr, exit non-zero."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    try:
+        model = open_model(model_path, provider)
+        runner = Runner(model)
+        result = runner.run_text(text if text is not None else sample_text(model.meta.kind))
+    except (ModelOpenError, RunError, EmptyTextError) as exc:
+        print(f"attention-explorer: error: {exc}", file=sys.stderr)
+        return 1
+
+    from explorer.ui import render
+    from explorer.ui.view_tabs import VIEW_CLASSES
+    from explorer.ui.views.selection import Selection
+
+    app = _application()
+    selection = Selection()
+    view = VIEW_CLASSES[view_name](selection)
+    try:
+        selection.set_stacks(result.stacks)
+        _select(selection, stack, layer, head)
+        view.resize(*size)
+        view.show()
+        app.processEvents()
+        render.save_image(view, out)
+    except (KeyError, ValueError, OSError) as exc:
+        print(f"attention-explorer: error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 1
+    finally:
+        view.close()
+        view.deleteLater()
+        app.processEvents()
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def _select(selection, stack: str | None, layer: int, head: int | None | str) -> None:
+    """Point the selection at a stack, layer and head; say clearly when they do not exist."""
+    if stack is not None:
+        selection.set_stack(stack)
+    shown = selection.stack
+    if not 0 <= layer < shown.layers:
+        raise ValueError(f"layer {layer} does not exist: the {shown.name} stack has layers 0-{shown.layers - 1}")
+    if head == ALL_HEADS:
+        selection.set_layer(layer)  # the head view draws every head
+        return
+    if head is not None and not 0 <= head < shown.heads:
+        raise ValueError(f"head {head} does not exist: the {shown.name} stack has heads 0-{shown.heads - 1}")
+    selection.open_head(layer, head)
+
+
+def _parse_head(text: str | None) -> int | None | str:
+    """None (not given): every head; "mean": None, the mean of heads; else a head index."""
+    if text is None:
+        return ALL_HEADS
+    if text == "mean":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"--head takes a head index or 'mean', not {text!r}") from None
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"--size takes WIDTHxHEIGHT in pixels, e.g. 1200x800, not {text!r}") from None
+    return width, height
+
+
+def _application():
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Attention Explorer")
+    app.setOrganizationName("attention-explorer")
+    return app
+
+
+if __name__ == "__main__":
+    sys.exit(main())

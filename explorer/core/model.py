@@ -1,0 +1,177 @@
+"""Open a contract ONNX file with ONNX Runtime: session, metadata, parameter count, provider.
+
+A file exported without our metadata is instrumented in memory (explorer.core.instrument):
+its attention becomes graph outputs and the Hugging Face files beside it give the metadata.
+Every way opening can fail ends in one `ModelOpenError` whose message tells a person
+what is wrong with the file and what to do about it.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnx
+import onnxruntime as ort
+
+from explorer import contract
+from explorer.core.instrument import instrument
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+PROVIDER_CHOICES = ("cpu", "cuda")
+
+
+class ModelOpenError(Exception):
+    """A file could not be opened as an Attention Explorer model; the message says why."""
+
+
+def cuda_available() -> bool:
+    """Whether this onnxruntime build offers the CUDA provider (onnxruntime-gpu)."""
+    return CUDA in ort.get_available_providers()
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """An open model: the session that runs it and what its metadata says about it."""
+
+    path: Path
+    session: ort.InferenceSession
+    meta: contract.ModelMetadata
+    parameters: int  # the model's parameter count (see `parameter_count`)
+    parameters_counted: bool  # True: counted from the file's weights, which the exporter may fold or copy
+    requested_provider: str  # "cpu" or "cuda", as asked
+    notices: tuple[str, ...] = ()  # e.g. the CUDA provider could not start
+
+    @property
+    def providers(self) -> list[str]:
+        """The providers ONNX Runtime really runs this session on, first one first."""
+        return self.session.get_providers()
+
+    @property
+    def input_names(self) -> list[str]:
+        """What the graph can be fed: its inputs, and the inputs it gives defaults (the head masks)."""
+        return _input_names(self.session)
+
+    @property
+    def output_names(self) -> list[str]:
+        return [o.name for o in self.session.get_outputs()]
+
+    @property
+    def name(self) -> str:
+        return self.meta.name or self.path.stem
+
+
+def open_model(path: str | Path, provider: str = "cpu") -> LoadedModel:
+    """Open `path` on `provider` ("cpu" or "cuda"); raise ModelOpenError naming what is wrong."""
+    path = Path(path)
+    if provider not in PROVIDER_CHOICES:
+        raise ValueError(f"provider must be one of {PROVIDER_CHOICES}, got {provider!r}")
+    if not path.exists():
+        raise ModelOpenError(f"There is no file {path}.")
+    if path.is_dir():
+        raise ModelOpenError(f"{path} is a folder; choose an .onnx file inside it.")
+
+    session, notices = _start_session(path, provider)
+    entries = session.get_modelmeta().custom_metadata_map
+    if contract.METADATA_KEY in entries:
+        meta = _parse_metadata(entries[contract.METADATA_KEY], path)
+    else:  # a plain export: expose its attention in memory and run that graph instead
+        proto, meta = _instrument_plain_export(path)
+        session, notices = _start_session(path, provider, proto.SerializeToString())
+    try:
+        contract.check_graph_io(meta, _input_names(session), [o.name for o in session.get_outputs()])
+    except contract.ContractError as exc:
+        raise ModelOpenError(f"{path.name} does not follow the attention contract: {exc}.") from None
+    parameters, counted = parameter_count(path, meta)
+    return LoadedModel(path.resolve(), session, meta, parameters, counted, provider, tuple(notices))
+
+
+def _input_names(session: ort.InferenceSession) -> list[str]:
+    # ORT lists a graph input that has a default value as an "overridable initializer", not an input.
+    return [i.name for i in session.get_inputs()] + [i.name for i in session.get_overridable_initializers()]
+
+
+def _session(source: Path | bytes, providers: list[str]) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: no warnings about head-mask defaults on every open
+    return ort.InferenceSession(source if isinstance(source, bytes) else str(source), options, providers=providers)
+
+
+def _start_session(
+    path: Path, provider: str, graph: bytes | None = None
+) -> tuple[ort.InferenceSession, list[str]]:
+    """A session over the file at `path` (or over `graph`, a changed copy of it) on the provider
+    asked for, or on the CPU with a notice saying why not."""
+    source = path if graph is None else graph
+    notices: list[str] = []
+    if provider == "cuda":
+        if cuda_available():
+            try:
+                session = _session(source, [CUDA, CPU])
+            except Exception as exc:  # noqa: BLE001 - any CUDA start failure means: run on the CPU
+                notices.append(f"The CUDA provider could not start ({_summary(exc)}); running on the CPU.")
+            else:
+                if CUDA in session.get_providers():
+                    return session, notices
+                notices.append("The CUDA provider could not start; running on the CPU.")
+        else:
+            notices.append("This onnxruntime has no CUDA provider (install onnxruntime-gpu); running on the CPU.")
+    try:
+        return _session(source, [CPU]), notices
+    except Exception as exc:  # noqa: BLE001 - ORT raises its own types for bad protobuf, bad graphs...
+        raise ModelOpenError(
+            f"{path.name} is not an ONNX model that ONNX Runtime can read ({_summary(exc)})."
+        ) from None
+
+
+def _parse_metadata(text: str, path: Path) -> contract.ModelMetadata:
+    try:
+        return contract.parse_metadata(text)
+    except contract.ContractError as exc:
+        raise ModelOpenError(f"{path.name} has broken Attention Explorer metadata: {exc}.") from None
+
+
+def _instrument_plain_export(path: Path) -> tuple[onnx.ModelProto, contract.ModelMetadata]:
+    """A file exported without our metadata (plain Hugging Face or PyTorch exports): its Softmax
+    nodes become attention outputs and the Hugging Face files beside it give the metadata."""
+    try:
+        return instrument(path)
+    except contract.ContractError as exc:
+        raise ModelOpenError(
+            f"{path.name} is an ONNX model, but not one exported for Attention Explorer: it has no "
+            f"'{contract.METADATA_KEY}' metadata, and its attention could not be found on its own: {exc}. "
+            "Export the model with `attention-export` to open it here."
+        ) from None
+
+
+def parameter_count(path: Path, meta: contract.ModelMetadata) -> tuple[int, bool]:
+    """(count, counted): the count the metadata's provenance gives as `parameters`, else one
+    counted from the file (counted=True). A graph's weights are not exactly the model's
+    parameters: export folds some (LayerNorm scales of one) and copies others (a tied
+    embedding and its transpose), so the metadata's figure is preferred."""
+    given = meta.provenance.get("parameters")
+    if isinstance(given, int) and not isinstance(given, bool) and given > 0:
+        return given, False
+    return count_file_weights(path), True
+
+
+def count_file_weights(path: Path) -> int:
+    """Elements of the file's floating-point initializers, less those that are graph inputs
+    (defaults such as the head masks)."""
+    graph = onnx.load(str(path), load_external_data=False).graph
+    inputs = {i.name for i in graph.input}
+    floating = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16, onnx.TensorProto.DOUBLE}
+    return sum(
+        math.prod(init.dims) for init in graph.initializer if init.data_type in floating and init.name not in inputs
+    )
+
+
+def _summary(exc: BaseException) -> str:
+    """ONNX Runtime's message without its "[ONNXRuntimeError] : 7 : INVALID_PROTOBUF :" prefix.
+    The whole message goes to stderr, for a bug report."""
+    text = str(exc).strip() or type(exc).__name__
+    print(f"attention-explorer: {type(exc).__name__}: {text}", file=sys.stderr)
+    return text.splitlines()[0].split(" : ")[-1].strip()

@@ -1,0 +1,190 @@
+"""Run an open model on text (or prepared pixels) and gather what it returned into a RunResult.
+
+One `Runner` per open model. It owns the tokenizers, builds the feeds the contract names
+(ids, a mask of ones, head masks of ones where the graph takes them) and slices batch
+item 0 out of every output. Seq2seq text is translated greedily first, then run once more
+with the whole target so that all three stacks describe the same pair of sentences.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+
+from explorer import contract
+from explorer.core.model import LoadedModel
+from explorer.core.result import RunResult, StackAttention
+from explorer.core.text import Encoded, TextEncoder
+
+# Outputs stacked over layers carry the batch on axis 1: (layers, batch, ...); the rest on axis 0.
+_LAYER_FIRST = tuple(f"{name}." for name in ("attentions", *contract.OPTIONAL_STACK_OUTPUTS))
+
+# A run of the graph: feeds in, every output by name out.
+RunGraph = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+
+
+class RunError(Exception):
+    """A run could not be made; the message says why in words a person can act on."""
+
+
+class Runner:
+    def __init__(self, model: LoadedModel):
+        self.model = model
+        meta = model.meta
+        self.kind = meta.kind
+        self.encoders: dict[str, TextEncoder] = {}
+        if meta.kind != "vit-classifier":
+            for ids_input, _ in meta.sequence_inputs:
+                tokenizer = meta.tokenizer_for(ids_input)
+                if tokenizer is not None:
+                    self.encoders[ids_input] = TextEncoder(tokenizer, meta.max_positions.get(ids_input))
+        self._head_mask_inputs = [name for name in meta.head_mask_inputs() if name in model.input_names]
+
+    # -- the graph ----------------------------------------------------------------------------
+    def run_graph(
+        self,
+        feeds: dict[str, np.ndarray],
+        head_masks: dict[str, np.ndarray] | None = None,
+        outputs: list[str] | None = None,
+    ) -> dict[str, np.ndarray]:
+        """One session run giving `outputs` (default: all); head masks default to ones (every head kept)."""
+        feeds = dict(feeds)
+        for stack, spec in self.model.meta.stacks.items():
+            name = contract.head_mask_input(stack)
+            if name in self._head_mask_inputs:
+                given = (head_masks or {}).get(stack)
+                feeds[name] = np.ones((spec.layers, spec.heads), np.float32) if given is None else given
+        names = outputs or self.model.output_names
+        try:
+            values = self.model.session.run(names, feeds)
+        except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
+            raise RunError(f"ONNX Runtime could not run the model: {str(exc).splitlines()[0]}") from exc
+        return dict(zip(names, values, strict=True))
+
+    # -- text ---------------------------------------------------------------------------------
+    def run_text(self, text: str, head_masks: dict[str, np.ndarray] | None = None) -> RunResult:
+        """Tokenize and run; a seq2seq model translates `text` first. Raises EmptyTextError, RunError."""
+        if self.kind == "vit-classifier":
+            raise RunError("This is an image model: drop an image on the window to run it.")
+        if self.kind == "seq2seq":
+            return self._run_seq2seq(text, head_masks)
+        ids_input = self.model.meta.sequence_inputs[0][0]
+        encoded = self._encoder(ids_input).encode(text)
+        return self._run_sequences({ids_input: encoded}, head_masks)
+
+    def _run_seq2seq(self, text: str, head_masks: dict[str, np.ndarray] | None) -> RunResult:
+        source = self._encoder(contract.SRC_IDS).encode(text)
+        target_encoder = self._encoder(contract.TGT_IDS)
+        special = self.model.meta.special_tokens
+        bos, eos = target_encoder.token_to_id(special["bos"]), target_encoder.token_to_id(special["eos"])
+        if bos is None or eos is None:
+            raise RunError(f"The target tokenizer lacks the bos/eos tokens {special['bos']!r}, {special['eos']!r}.")
+        max_len = target_encoder.max_positions or 64
+        target_ids = greedy_decode(
+            lambda feeds: self.run_graph(feeds, head_masks, outputs=[contract.LOGITS]), source.ids, bos, eos, max_len
+        )
+        target = Encoded(
+            tuple(target_ids), tuple(target_encoder.id_to_token(i) for i in target_ids), len(target_ids)
+        )
+        return self._run_sequences({contract.SRC_IDS: source, contract.TGT_IDS: target}, head_masks)
+
+    def decode(self, ids_input: str, ids: tuple[int, ...]) -> str:
+        """Token ids back to text, e.g. the translation a seq2seq model produced."""
+        return self._encoder(ids_input).decode(ids)
+
+    def _encoder(self, ids_input: str) -> TextEncoder:
+        if ids_input not in self.encoders:
+            raise RunError(f"The model's metadata has no tokenizer for {ids_input}.")
+        return self.encoders[ids_input]
+
+    def _run_sequences(self, sequences: dict[str, Encoded], head_masks: dict[str, np.ndarray] | None) -> RunResult:
+        feeds = {}
+        mask_of = dict(self.model.meta.sequence_inputs)
+        for ids_input, encoded in sequences.items():
+            ids = np.asarray(encoded.ids, np.int64)[None, :]  # (1, T)
+            feeds[ids_input] = ids
+            feeds[mask_of[ids_input]] = np.ones_like(ids)  # (1, T) every token attends
+        tokens = {name: e.tokens for name, e in sequences.items()}
+        notices = tuple(n for e in sequences.values() if (n := e.cut_notice()))
+        outputs = self.run_graph(feeds, head_masks)
+        return self._result(outputs, tokens, {name: e.ids for name, e in sequences.items()}, notices)
+
+    # -- images -------------------------------------------------------------------------------
+    def run_pixels(
+        self,
+        pixel_values: np.ndarray,
+        head_masks: dict[str, np.ndarray] | None = None,
+        patch_mask: np.ndarray | None = None,
+    ) -> RunResult:
+        """Run a ViT on one image prepared by `explorer.core.images.preprocess`: (1, C, H, W) float32.
+        `patch_mask` (1, tokens), 0 for hidden patches (see `images.patch_mask`), defaults to ones."""
+        image = self.model.meta.image
+        if image is None:
+            raise RunError("This model does not take images.")
+        expected = (1, image.channels, *image.size)
+        if pixel_values.shape != expected:
+            raise RunError(f"The image must be prepared to {expected} (batch, channels, height, width), "
+                           f"not {pixel_values.shape}.")
+        tokens = patch_tokens(image)
+        feeds = {
+            contract.PIXEL_VALUES: pixel_values.astype(np.float32, copy=False),  # (1, C, H, W)
+            contract.PATCH_MASK: np.ones((1, len(tokens)), np.int64) if patch_mask is None else patch_mask,  # (1, T)
+        }
+        outputs = self.run_graph(feeds, head_masks)
+        result = self._result(outputs, {contract.PIXEL_VALUES: tokens}, {}, ())
+        if patch_mask is None:
+            return result
+        keys = np.asarray(patch_mask[0], bool)  # (T,) hidden patches are masked keys
+        stacks = {name: dataclasses.replace(s, key_mask=keys) for name, s in result.stacks.items()}
+        return dataclasses.replace(result, stacks=stacks)
+
+    # -- results ------------------------------------------------------------------------------
+    def _result(
+        self,
+        outputs: dict[str, np.ndarray],
+        tokens: dict[str, tuple[str, ...]],
+        token_ids: dict[str, tuple[int, ...]],
+        notices: tuple[str, ...],
+    ) -> RunResult:
+        item = {name: value[:, 0] if name.startswith(_LAYER_FIRST) else value[0] for name, value in outputs.items()}
+        stacks = {}
+        for stack, spec in self.model.meta.stacks.items():
+            stacks[stack] = StackAttention(
+                name=stack,
+                attentions=item[contract.attention_output(stack)],  # (layers, heads, queries, keys)
+                query_tokens=tokens[spec.queries],
+                key_tokens=tokens[spec.keys],
+                causal=spec.causal,
+                key_mask=np.ones(len(tokens[spec.keys]), bool),  # the app feeds a mask of ones
+            )
+        return RunResult(
+            stacks=stacks,
+            logits=item[contract.LOGITS],
+            token_ids=token_ids,
+            tokens=tokens,
+            notices=notices,
+            outputs=item,
+        )
+
+
+def greedy_decode(run_graph: RunGraph, src_ids: tuple[int, ...], bos: int, eos: int, max_len: int) -> list[int]:
+    """Target ids from `bos`, taking the most likely next token until `eos` or `max_len` tokens."""
+    src = np.asarray(src_ids, np.int64)[None, :]  # (1, S)
+    target = [bos]
+    while len(target) < max_len and target[-1] != eos:
+        tgt = np.asarray(target, np.int64)[None, :]  # (1, T)
+        outputs = run_graph({
+            contract.SRC_IDS: src, contract.SRC_MASK: np.ones_like(src),
+            contract.TGT_IDS: tgt, contract.TGT_MASK: np.ones_like(tgt),
+        })
+        target.append(int(outputs[contract.LOGITS][0, -1].argmax()))  # logits (1, T, vocab)
+    return target
+
+
+def patch_tokens(image: contract.ImageSpec) -> tuple[str, ...]:
+    """Names for a ViT's sequence: the class token, then patches row by row ("r0c1" = row 0, column 1)."""
+    rows, cols = image.grid
+    patches = tuple(f"r{r}c{c}" for r in range(rows) for c in range(cols))
+    return (("[CLS]",) if image.class_token else ()) + patches

@@ -1,0 +1,68 @@
+"""Text to the token ids a model really sees, with the tokenizer embedded in its file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tokenizers import Tokenizer
+
+
+class EmptyTextError(ValueError):
+    """The text gives no tokens of its own (only the special tokens the model adds around it)."""
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One tokenized text: ids and their token strings, and whether it had to be cut."""
+
+    ids: tuple[int, ...]
+    tokens: tuple[str, ...]
+    full_length: int  # tokens the whole text gives; more than len(ids) when it was cut
+
+    @property
+    def was_cut(self) -> bool:
+        return self.full_length > len(self.ids)
+
+    def cut_notice(self) -> str | None:
+        if not self.was_cut:
+            return None
+        kept = len(self.ids)
+        return f"Input cut at {kept} tokens: the model takes at most {kept}; the text gives {self.full_length}."
+
+
+class TextEncoder:
+    """Tokenizes text for one ids input, cutting it to the model's maximum positions.
+
+    Cutting is the tokenizers library's own truncation, which keeps the special tokens the
+    post-processor adds (BERT's closing [SEP] stays the last token).
+    """
+
+    def __init__(self, tokenizer_json: str, max_positions: int | None = None):
+        self._full = Tokenizer.from_str(tokenizer_json)
+        self._full.no_padding()
+        self._full.no_truncation()
+        self._cut = Tokenizer.from_str(tokenizer_json)
+        self._cut.no_padding()
+        if max_positions is not None:
+            self._cut.enable_truncation(max_length=max_positions)
+        else:
+            self._cut.no_truncation()
+        self.max_positions = max_positions
+
+    def encode(self, text: str) -> Encoded:
+        """Raise EmptyTextError when the text has no tokens besides the special ones."""
+        full = self._full.encode(text)
+        if not any(not special for special in full.special_tokens_mask):
+            raise EmptyTextError("The text is empty: type a sentence to see how the model attends over it.")
+        fits = self.max_positions is None or len(full.ids) <= self.max_positions
+        encoding = full if fits else self._cut.encode(text)
+        return Encoded(tuple(encoding.ids), tuple(encoding.tokens), len(full.ids))
+
+    def token_to_id(self, token: str) -> int | None:
+        return self._full.token_to_id(token)
+
+    def id_to_token(self, token_id: int) -> str:
+        return self._full.id_to_token(token_id) or f"<{token_id}>"
+
+    def decode(self, ids: list[int] | tuple[int, ...]) -> str:
+        return self._full.decode(list(ids))

@@ -1,0 +1,88 @@
+"""The anatomy of attention, as tabs fed by the workspace: head statistics, one head step by step,
+the multi-head step, embeddings and positions, and a second input to compare with."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+
+from explorer.core import anatomy
+from explorer.ui.anatomy.compare import ComparePanel
+from explorer.ui.anatomy.embeddings import EmbeddingsPanel
+from explorer.ui.anatomy.head_steps import MultiHeadPanel, OneHeadPanel
+from explorer.ui.anatomy.head_table import HeadTablePanel
+
+
+class AnatomyPanel(QWidget):
+    """Follows `workspace` (its model, its results via result_shown, its shared Selection).
+
+    Only the tab in front is drawn; the others catch up when they are shown.
+    """
+
+    def __init__(self, workspace, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.workspace = workspace
+        selection = workspace.selection
+        self.model = None
+        self.weights: anatomy.Initializers | None = None
+        self.heads = HeadTablePanel(selection)
+        self.one_head = OneHeadPanel(selection)
+        self.multi_head = MultiHeadPanel(selection)
+        self.embeddings = EmbeddingsPanel(selection)
+        self.compare = ComparePanel(selection)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        for page, title in (
+            (self.heads, "Head statistics"),
+            (self.one_head, "One head, step by step"),
+            (self.multi_head, "Heads → W_O"),
+            (self.embeddings, "Embeddings && positions"),
+            (self.compare, "Compare two inputs"),
+        ):
+            self.tabs.addTab(page, title)
+        self.tabs.currentChanged.connect(lambda _: self.refresh())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tabs)
+        self._stale: set[QWidget] = set()
+        workspace.result_shown.connect(self.set_result)
+        selection.changed.connect(self._selection_changed)
+
+    def set_result(self, result) -> None:
+        model = self.workspace.model
+        if model is not self.model:  # a new model: its weights and runner
+            self.model = model
+            self.weights = anatomy.Initializers(model.path) if model is not None else None
+            runner = self.workspace.runner
+            self.heads.set_runner(runner, model.meta.special_tokens if model else {})
+            self.compare.set_runner(runner)
+        encoders = self.workspace.runner.encoders if self.workspace.runner else {}
+        self.heads.set_result(result)
+        self.one_head.set_result(result, lambda name: self.model.meta.stacks[name])
+        self.multi_head.set_result(result, self.weights)
+        self.embeddings.set_result(result, self.model.meta if self.model else None, self.weights, encoders)
+        self.compare.set_first(result)
+        self._stale = {self.one_head, self.multi_head, self.embeddings, self.compare}
+        self.refresh()
+
+    def _selection_changed(self) -> None:
+        self._stale |= {self.one_head, self.multi_head, self.embeddings, self.compare}
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Draw the tab in front if it is out of date and visible."""
+        page = self.tabs.currentWidget()
+        if page in self._stale and self.isVisible():
+            self._stale.discard(page)
+            page.redraw()
+
+    def show_tab(self, page: QWidget) -> None:
+        self.tabs.setCurrentWidget(page)
+        self.refresh()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self.refresh()
+
+    def shutdown(self) -> None:
+        self.heads.shutdown()
+        self.compare.shutdown()

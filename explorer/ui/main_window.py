@@ -1,0 +1,278 @@
+"""The main window: open models (Ctrl+O, drag-and-drop, recents), the workspace, menus, saving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtGui import QAction, QActionGroup, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.core import assets
+from explorer.core.model import LoadedModel, ModelOpenError, cuda_available, open_model
+from explorer.ui.anatomy import AnatomyPanel
+from explorer.ui.model_panel import ModelPanel
+from explorer.ui.recents import MAX_RECENT, RecentFiles, default_settings
+from explorer.ui.saving_actions import SavingActions
+from explorer.ui.view_tabs import VIEW_NAMES
+from explorer.ui.welcome import WelcomePage
+from explorer.ui.workspace import Workspace
+
+APP_NAME = "Attention Explorer"
+ONNX_FILTER = "ONNX models (*.onnx);;All files (*)"
+DEFAULT_SIZE = (1280, 860)
+
+SHORTCUTS = """<table>
+<tr><td><b>Ctrl+O</b></td><td>Open a model</td></tr>
+<tr><td><b>Ctrl+1 / 2 / 3</b></td><td>Head view / Matrix view / Model view</td></tr>
+<tr><td><b>Ctrl+S</b></td><td>Save the view as PNG</td></tr>
+<tr><td><b>Ctrl+Shift+S</b></td><td>Save the view as SVG</td></tr>
+<tr><td><b>Ctrl+Shift+A</b></td><td>Anatomy of attention: head statistics, steps, embeddings</td></tr>
+<tr><td><b>Ctrl+E</b></td><td>Save the attention arrays as .npz</td></tr>
+<tr><td><b>Ctrl+Q</b></td><td>Quit</td></tr>
+<tr><td><b>Up / Down</b></td><td>Head view: focus the previous / next token</td></tr>
+<tr><td><b>Esc</b></td><td>Head view: clear the focused token</td></tr>
+<tr><td><b>Arrow keys</b></td><td>Model view: move through layers and heads</td></tr>
+</table>"""
+
+
+def onnx_paths(urls: list[QUrl]) -> list[Path]:
+    """The local .onnx files among dragged URLs."""
+    return [Path(u.toLocalFile()) for u in urls if u.isLocalFile() and u.toLocalFile().lower().endswith(".onnx")]
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, provider: str = "cpu"):
+        super().__init__()
+        self.model: LoadedModel | None = None
+        self.provider = provider
+        self.recents = RecentFiles(settings if settings is not None else default_settings(), self)
+        self.setAcceptDrops(True)
+        self.resize(*DEFAULT_SIZE)
+
+        self.welcome = WelcomePage()
+        self.welcome.open_requested.connect(self.open_dialog)
+        self.welcome.bundled_requested.connect(lambda: self.open_path(assets.BUNDLED_MODEL))
+        self.welcome.recent_requested.connect(self.open_path)
+        self.welcome.set_bundled_available(assets.BUNDLED_MODEL.exists(), assets.BUNDLED_MODEL)
+        self.workspace = Workspace()
+        self.workspace.message_changed.connect(self._status_message)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.welcome)
+        self.pages.addWidget(self.workspace)
+
+        self.message_bar = QLabel()  # a model that failed to open: said here, never in a modal box
+        self.message_bar.setWordWrap(True)
+        self.message_bar.setStyleSheet("background: #fde8e8; color: #7a1f1f; padding: 6px; border-radius: 3px;")
+        self.message_bar.setVisible(False)
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(6, 6, 6, 0)
+        column.addWidget(self.message_bar)
+        column.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+
+        self.model_panel = ModelPanel()
+        self.model_dock = QDockWidget("Model", self)
+        self.model_dock.setObjectName("model-dock")
+        self.model_dock.setWidget(self.model_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.model_dock)
+        self.model_dock.setVisible(False)
+        self.anatomy_dock = QDockWidget("Anatomy of attention", self)  # shown from the View menu
+        self.anatomy_dock.setObjectName("anatomy-dock")
+        self.anatomy_dock.setWidget(AnatomyPanel(self.workspace))
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.anatomy_dock)
+        self.anatomy_dock.setVisible(False)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)  # busy indicator
+        self.progress.setMaximumWidth(120)
+        self.progress.setVisible(False)
+        self.statusBar().addPermanentWidget(self.progress)
+        self.workspace.runs.busy_changed.connect(self.progress.setVisible)
+
+        self.saving = SavingActions(self, self.workspace)
+        self._build_menus()
+        self.recents.changed.connect(self._refresh_recents)
+        self._refresh_recents()
+        self._update_title()
+
+    # -- opening ------------------------------------------------------------------------------
+    def open_path(self, path: str | Path, text: str | None = None) -> bool:
+        """Open the model at `path`; on failure say why and keep what was open. True when it opened."""
+        path = Path(path)
+        self.setCursor(Qt.CursorShape.WaitCursor)
+        try:
+            model = open_model(path, self.provider)
+        except ModelOpenError as exc:
+            self.show_message(str(exc))
+            if not path.exists():
+                self.recents.remove(path)
+            return False
+        finally:
+            self.unsetCursor()
+        self.model = model
+        self.recents.add(path)
+        self.pages.setCurrentWidget(self.workspace)
+        self.show_message(" ".join(model.notices))
+        self.model_panel.set_model(model)
+        self.model_dock.setVisible(True)
+        self.workspace.set_model(model, text)
+        self._update_title()
+        self._sync_provider_menu()
+        return True
+
+    def open_dialog(self) -> None:
+        start = str(self.model.path.parent) if self.model else str(assets.MODELS)
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", start, ONNX_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_bundled(self, text: str | None = None) -> bool:
+        """The default start: the bundled BERT with a sample sentence, or the welcome page saying it is missing."""
+        if not assets.BUNDLED_MODEL.exists():
+            self.show_welcome(f"The bundled model is not installed ({assets.BUNDLED_MODEL} is missing). "
+                              "Open a model of your own, or train one with `attention-export train bert`.")
+            return False
+        return self.open_path(assets.BUNDLED_MODEL, text)
+
+    def show_welcome(self, message: str = "") -> None:
+        self.pages.setCurrentWidget(self.welcome)
+        self.welcome.set_message(message)
+
+    def show_message(self, text: str) -> None:
+        """A message about opening (an error, a provider notice): on the welcome page while it is
+        shown, else in the bar above the workspace; "" hides it."""
+        on_welcome = self.pages.currentWidget() is self.welcome
+        self.welcome.set_message(text if on_welcome else "")
+        self.message_bar.setText(text)
+        self.message_bar.setVisible(bool(text) and not on_welcome)
+        self._status_message(text)
+
+    # -- drag and drop --------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+        urls = event.mimeData().urls()
+        if onnx_paths(urls) or (self._takes_images() and any(u.isLocalFile() for u in urls)):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+        urls = event.mimeData().urls()
+        paths = onnx_paths(urls)
+        others = [Path(u.toLocalFile()) for u in urls if u.isLocalFile() and Path(u.toLocalFile()) not in paths]
+        if not paths and not (others and self._takes_images()):
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        if paths:
+            self.open_path(paths[0], self.workspace.text() or None)
+        else:
+            self.workspace.open_images(others)  # the image page reads them, or says why it cannot
+
+    def _takes_images(self) -> bool:
+        """Whether dropped files other than models go to an image model's page."""
+        return self.model is not None and self.model.meta.image is not None
+
+    # -- provider -------------------------------------------------------------------------------
+    def set_provider(self, provider: str) -> None:
+        """Run on "cpu" or "cuda" from now on; the open model is reopened on it."""
+        self.provider = provider
+        if self.model is not None:
+            self.open_path(self.model.path, self.workspace.text())
+        self._sync_provider_menu()
+
+    # -- menus ----------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_action = file_menu.addAction("&Open model…", QKeySequence.StandardKey.Open, self.open_dialog)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        file_menu.addAction("Open the &bundled BERT", self.open_bundled)
+        file_menu.addSeparator()
+        for action in self.saving.actions():
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
+
+        view_menu = self.menuBar().addMenu("&View")
+        self.view_actions = {}
+        for number, name in enumerate(VIEW_NAMES, start=1):
+            action = view_menu.addAction(f"{name.capitalize()} view")
+            action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            action.triggered.connect(lambda _=False, n=name: self.workspace.views.show_view(n))
+            self.view_actions[name] = action
+        view_menu.addSeparator()
+        view_menu.addAction(self.model_dock.toggleViewAction())
+        anatomy_action = self.anatomy_dock.toggleViewAction()
+        anatomy_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        view_menu.addAction(anatomy_action)
+
+        provider_menu = self.menuBar().addMenu("&Provider")
+        provider_menu.setToolTipsVisible(True)
+        group = QActionGroup(self)
+        self.provider_actions: dict[str, QAction] = {}
+        for key, label in (("cpu", "CPU"), ("cuda", "CUDA")):
+            action = provider_menu.addAction(label)
+            action.setCheckable(True)
+            action.triggered.connect(lambda _=False, k=key: self.set_provider(k))
+            group.addAction(action)
+            self.provider_actions[key] = action
+        if not cuda_available():
+            cuda = self.provider_actions["cuda"]
+            cuda.setEnabled(False)
+            cuda.setToolTip("This onnxruntime has no CUDA provider: install onnxruntime-gpu instead of onnxruntime.")
+        self._sync_provider_menu()
+
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("&Keyboard shortcuts", self._show_shortcuts)
+        help_menu.addAction("&About", self._show_about)
+
+    def _sync_provider_menu(self) -> None:
+        running = self.model.providers[0] if self.model else None
+        key = "cuda" if running == "CUDAExecutionProvider" else ("cpu" if running else self.provider)
+        self.provider_actions[key].setChecked(True)
+
+    def _refresh_recents(self) -> None:
+        paths = self.recents.paths()
+        self.recent_menu.clear()
+        for number, path in enumerate(paths[:MAX_RECENT], start=1):
+            action = self.recent_menu.addAction(f"&{number} {path.name}")
+            action.setToolTip(str(path))
+            action.triggered.connect(lambda _=False, p=path: self.open_path(p))
+        self.recent_menu.addSeparator()
+        self.recent_menu.addAction("Clear recent models", self.recents.clear).setEnabled(bool(paths))
+        self.welcome.set_recent(paths)
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.model.path.name} — {APP_NAME}" if self.model else APP_NAME)
+
+    def _status_message(self, text: str) -> None:
+        self.statusBar().showMessage(text)
+
+    def _show_shortcuts(self) -> None:
+        QMessageBox.information(self, "Keyboard shortcuts", SHORTCUTS)
+
+    def _show_about(self) -> None:
+        QMessageBox.about(
+            self, f"About {APP_NAME}",
+            f"<h3>{APP_NAME}</h3><p>Look inside Transformers: attention of ONNX models, as ONNX Runtime "
+            "computes it.</p><p>Runs on numpy, onnxruntime, tokenizers, PySide6 and pyqtgraph.</p>",
+        )
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.workspace.shutdown()
+        self.anatomy_dock.widget().shutdown()
+        super().closeEvent(event)

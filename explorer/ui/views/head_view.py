@@ -1,0 +1,253 @@
+"""Head view (after BertViz): queries in a left column, keys in a right one, and a line from
+each query to each key it attends, in the head's colour, as opaque as the weight.
+
+Drawing: all lines are one `LineBundle`, painted in a handful of pens: per head, the
+weights are rounded to `LEVELS` strengths, and each strength is the head's colour mixed
+into the white background, drawn opaque with the stronger lines on top. (Qt paints
+translucent or antialiased lines far slower than opaque ones, and on white the mixed colour
+looks as a translucent line would.) Weights under `MIN_WEIGHT` are not drawn (they would be
+all but invisible). Painting time grows with the number of lines times their length in
+pixels, so with no token focused the view draws the `MAX_LINES` strongest lines, shared
+among the visible heads (a focused token has at most one line per token and head).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from explorer.ui.views.base import SelectionView
+from explorer.ui.views.colors import BACKGROUND, FOREGROUND, SELECTED, head_color
+from explorer.ui.views.controls import DirectionSwitch, HeadToggles, LayerBox
+from explorer.ui.views.line_bundle import LineBundle
+from explorer.ui.views.selection import FROM, TO, Selection
+from explorer.ui.views.token_axis import TokenAxis
+
+LEVELS = 8  # opacity steps
+MIN_WEIGHT = 0.01
+MAX_LINES = 2000
+LINE_WIDTH = 2.0
+LINES_WIDTH = 320  # most pixels between the two token columns
+HEAD_SPREAD = 0.6  # of a token's height, over which the heads' line ends are spread
+COLUMN_REACH = 0.12  # the mouse is over a token column within this fraction of the gap
+HINT = "Hover or click a token to follow its attention; Esc clears, Up/Down move."
+
+
+def mixed(color: QColor, strength: float) -> QColor:
+    """`color` laid over the (white) background with opacity `strength`, as an opaque colour."""
+    return QColor.fromRgbF(*(1.0 - strength * (1.0 - c) for c in color.getRgbF()[:3]))
+
+
+@dataclass(frozen=True)
+class Lines:
+    """The lines drawn for one head: line i joins query[i] to key[i] with weight[i]."""
+
+    query: np.ndarray  # (n,) int
+    key: np.ndarray  # (n,) int
+    weight: np.ndarray  # (n,) float32, as in the attention array
+
+    @staticmethod
+    def of(matrix: np.ndarray, token: int | None, direction: str, limit: int = MAX_LINES) -> Lines:
+        """The lines of one head's (queries, keys) matrix: the `limit` strongest, or one token's."""
+        queries, keys = matrix.shape
+        if token is None:
+            query, key = np.nonzero(matrix >= MIN_WEIGHT)
+            weight = matrix[query, key]
+            if weight.size > limit:
+                strongest = np.argpartition(weight, -limit)[-limit:]
+                query, key, weight = query[strongest], key[strongest], weight[strongest]
+            return Lines(query, key, weight)
+        if direction == FROM:
+            query, key, weight = np.full(keys, token), np.arange(keys), matrix[token, :]
+        else:
+            query, key, weight = np.arange(queries), np.full(queries, token), matrix[:, token]
+        strong = weight >= MIN_WEIGHT
+        return Lines(query[strong], key[strong], weight[strong])
+
+
+class HeadView(SelectionView):
+    """The lines of the selected layer's visible heads; a focused token shows only its own."""
+
+    def __init__(self, selection: Selection, parent: QWidget | None = None):
+        super().__init__(selection, parent)
+
+        toolbar = QHBoxLayout()
+        toolbar.addWidget(LayerBox(selection))
+        self.toggles = HeadToggles(selection)
+        toolbar.addWidget(self.toggles, 1)
+        self.direction_switch = DirectionSwitch(selection)
+        toolbar.addWidget(self.direction_switch)
+
+        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas.setBackground(BACKGROUND)
+        self.canvas.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.query_axis = TokenAxis("left")
+        self.key_axis = TokenAxis("right")
+        # the plot between two empty cells that share the room its maximum width leaves
+        self.canvas.addItem(pg.GraphicsWidget(), row=0, col=0)
+        self.plot = self.canvas.addPlot(row=0, col=1, axisItems={"left": self.query_axis, "right": self.key_axis})
+        self.canvas.addItem(pg.GraphicsWidget(), row=0, col=2)
+        for column, stretch in ((0, 1), (1, 100), (2, 1)):
+            self.canvas.ci.layout.setColumnStretchFactor(column, stretch)
+        self.plot.hideAxis("bottom")
+        self.plot.showAxis("right")
+        for axis in (self.query_axis, self.key_axis):
+            axis.setTextPen(FOREGROUND)
+            axis.setPen(pg.mkPen(None))
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.view_box = self.plot.getViewBox()
+        self.view_box.invertY(True)  # the first token at the top
+        self.view_box.setMouseEnabled(x=False, y=True)  # scroll and zoom along the tokens only
+        self.view_box.setXRange(0, 1, padding=0)
+
+        self.marker = pg.ScatterPlotItem(size=9, pen=pg.mkPen(None), brush=pg.mkBrush(SELECTED))
+        self.marker.setZValue(1)
+        self.bundle = LineBundle()
+        self.plot.addItem(self.bundle)
+        self.plot.addItem(self.marker)
+
+        self.readout = QLabel(HINT)
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # may be cut, not widen
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(toolbar)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.readout)
+
+        scene = self.canvas.scene()
+        scene.sigMouseMoved.connect(self._on_hover)
+        self.canvas.viewport().installEventFilter(self)
+        scene.sigMouseClicked.connect(self._on_click)
+        self.lines: dict[int, Lines] = {}  # per visible head, what is drawn now
+        self._pens: list[list[QPen]] = []  # [head][level]
+        self.hovered: tuple[int, str] | None = None  # (token, direction) under the mouse
+        self.refresh()
+
+    # -- drawing --------------------------------------------------------------------------
+    @property
+    def focus(self) -> tuple[int | None, str]:
+        """The token whose lines are drawn: the one under the mouse, else the selected one."""
+        if self.hovered is not None:
+            return self.hovered
+        return self.selection.token, self.selection.direction
+
+    def _rebuild(self) -> None:
+        stack = self.selection.stack
+        self.hovered = None
+        self._pens = [[pg.mkPen(mixed(head_color(head), (level + 1) / LEVELS), width=LINE_WIDTH)
+                       for level in range(LEVELS)] for head in range(stack.heads if stack else 0)]
+        self.query_axis.set_tokens(stack.query_tokens if stack else ())
+        self.key_axis.set_tokens(stack.key_tokens if stack else ())
+        # lines cost time by their length in pixels, and short ones read as well (BertViz's are short)
+        self.plot.setMaximumWidth(self.query_axis.maximumWidth() + LINES_WIDTH + self.key_axis.maximumWidth())
+        rows = max(len(stack.query_tokens), len(stack.key_tokens)) if stack else 1
+        self.view_box.setLimits(yMin=0, yMax=rows, minYRange=min(rows, 4))
+        self.view_box.setYRange(0, rows, padding=0)
+
+    def _redraw(self) -> None:
+        stack = self.selection.stack
+        token, direction = self.focus
+        visible = sorted(self.selection.visible_heads) if stack else []
+        limit = MAX_LINES // max(1, len(visible))
+        self.lines = {
+            head: Lines.of(stack.attentions[self.selection.layer, head], token, direction, limit) for head in visible
+        }
+        self._draw_lines()
+        self._draw_focus(token, direction)
+
+    def _draw_lines(self) -> None:
+        """One group of segments per strength and head, weakest first. Token i spans [i, i + 1);
+        each head's lines end at its own height within the token, so that heads joining the
+        same pair stay side by side instead of hiding each other."""
+        groups = []
+        heads = len(self._pens)
+        by_head = {}
+        for head, lines in self.lines.items():
+            end = 0.5 + HEAD_SPREAD * ((head + 0.5) / heads - 0.5)
+            level = np.minimum((lines.weight * LEVELS).astype(int), LEVELS - 1)  # (n,)
+            ends = np.stack([np.zeros(len(level)), lines.query + end, np.ones(len(level)), lines.key + end], axis=1)
+            by_head[head] = (level, ends)  # (n,), (n, 4)
+        for level in range(LEVELS):
+            for head, (levels, ends) in by_head.items():
+                groups.append((self._pens[head][level], ends[levels == level]))
+        stack = self.selection.stack
+        rows = max(len(stack.query_tokens), len(stack.key_tokens)) if stack else 0
+        self.bundle.set_groups(groups, QRectF(0, 0, 1, rows))
+
+    def _draw_focus(self, token: int | None, direction: str) -> None:
+        self.query_axis.set_highlight(token if direction == FROM else None)
+        self.key_axis.set_highlight(token if direction == TO else None)
+        if token is None:
+            self.marker.setData([], [])
+        else:
+            self.marker.setData([0.0 if direction == FROM else 1.0], [token + 0.5])
+
+    # -- the mouse and the keys -----------------------------------------------------------
+    def token_at(self, scene_pos: QPointF) -> tuple[int, str] | None:
+        """(token, direction) of the token label or line end under a scene position: a query
+        on the left (its attention), a key on the right (the attention it receives)."""
+        stack = self.selection.stack
+        if stack is None or not self.canvas.sceneRect().contains(scene_pos):
+            return None
+        point = self.view_box.mapSceneToView(scene_pos)
+        index = math.floor(point.y())
+        if point.x() < COLUMN_REACH:
+            found = (index, FROM) if 0 <= index < len(stack.query_tokens) else None
+        elif point.x() > 1 - COLUMN_REACH:
+            found = (index, TO) if 0 <= index < len(stack.key_tokens) else None
+        else:
+            found = None
+        return found
+
+    def token_position(self, token: int, direction: str) -> QPointF:
+        """Scene position of a token's line end (for tests and scripted clicks)."""
+        return self.view_box.mapViewToScene(QPointF(0.0 if direction == FROM else 1.0, token + 0.5))
+
+    def _on_hover(self, scene_pos: QPointF) -> None:
+        self._hover(self.token_at(scene_pos))
+
+    def _hover(self, found: tuple[int, str] | None) -> None:
+        if found != self.hovered:
+            self.hovered = found
+            self.readout.setText(HINT if found is None else self._token_text(*found))
+            self._redraw()
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.canvas.viewport() and event.type() == QEvent.Type.Leave:
+            self._hover(None)  # the mouse left the drawing: back to the pinned token
+        return False
+
+    def _on_click(self, event) -> None:
+        found = self.token_at(event.scenePos())
+        if found is None or event.button() != Qt.MouseButton.LeftButton:
+            return
+        token, direction = found
+        pinned = (self.selection.token, self.selection.direction)
+        self.selection.set_token(None if found == pinned else token, direction)
+
+    def keyPressEvent(self, event) -> None:
+        key = event.key()
+        stack = self.selection.stack
+        if key == Qt.Key.Key_Escape:
+            self.selection.set_token(None)
+        elif key in (Qt.Key.Key_Up, Qt.Key.Key_Down) and stack is not None:
+            step = -1 if key == Qt.Key.Key_Up else 1
+            count = len(stack.query_tokens if self.selection.direction == FROM else stack.key_tokens)
+            token = self.selection.token
+            token = 0 if token is None else min(max(token + step, 0), count - 1)
+            self.selection.set_token(token)
+        else:
+            super().keyPressEvent(event)
+
+    def _token_text(self, token: int, direction: str) -> str:
+        stack = self.selection.stack
+        if direction == FROM:
+            return f"query {token} {stack.query_tokens[token]!r}: its attention over the keys"
+        return f"key {token} {stack.key_tokens[token]!r}: the attention it receives"

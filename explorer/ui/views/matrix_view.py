@@ -1,0 +1,176 @@
+"""Matrix view: the [queries x keys] attention of one head (or the mean of heads) as a heatmap."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtWidgets import QGraphicsRectItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from explorer.core.result import StackAttention
+from explorer.ui.views.base import SelectionView
+from explorer.ui.views.colors import BACKGROUND, FOREGROUND, NOT_ALLOWED, SELECTED, heatmap
+from explorer.ui.views.controls import HeadBox, LayerBox
+from explorer.ui.views.selection import FROM, Selection
+from explorer.ui.views.token_axis import TokenAxis
+
+HINT = "Hover a cell to read its value; click it to focus its query (its key when showing attention to a token)."
+
+
+def allowed_cells(stack: StackAttention) -> np.ndarray:
+    """(queries, keys) bool: False where the model could not attend (a masked key, a causal future)."""
+    allowed = np.ones((len(stack.query_tokens), len(stack.key_tokens)), dtype=bool)
+    if stack.key_mask is not None:
+        allowed &= np.asarray(stack.key_mask, dtype=bool)[None, :]
+    if stack.causal:
+        allowed &= np.tri(*allowed.shape, dtype=bool)  # key index <= query index
+    return allowed
+
+
+def value_text(value: float) -> str:
+    """The shortest text that reads back to exactly this float32."""
+    return np.format_float_positional(np.float32(value), unique=True, trim="-")
+
+
+class MatrixView(SelectionView):
+    """One ImageItem for the values, one grey RGBA ImageItem over the cells that were not allowed,
+    a colour bar, and token labels on both axes (queries down the left, keys along the top)."""
+
+    def __init__(self, selection: Selection, parent: QWidget | None = None):
+        super().__init__(selection, parent)
+
+        toolbar = QHBoxLayout()
+        toolbar.addWidget(LayerBox(selection))
+        toolbar.addWidget(HeadBox(selection))
+        toolbar.addStretch(1)
+
+        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas.setBackground(BACKGROUND)
+        self.canvas.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.query_axis = TokenAxis("left")
+        self.key_axis = TokenAxis("top")
+        self.plot = self.canvas.addPlot(axisItems={"left": self.query_axis, "top": self.key_axis})
+        self.plot.hideAxis("bottom")
+        self.plot.showAxis("top")
+        self.plot.setLabel("left", "query")
+        self.plot.setLabel("top", "key")
+        for axis in ("left", "top"):
+            self.plot.getAxis(axis).setTextPen(FOREGROUND)
+            self.plot.getAxis(axis).setPen(FOREGROUND)
+        self.plot.setMenuEnabled(False)
+        self.view_box = self.plot.getViewBox()
+        self.view_box.invertY(True)  # row 0 (the first query) at the top
+        self.view_box.setAspectLocked(True)  # square cells; no pan limits, they would fight the lock
+
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.not_allowed = pg.ImageItem(axisOrder="row-major")  # RGBA, grey where not allowed
+        self.not_allowed.setZValue(1)
+        self.focus_outline = QGraphicsRectItem()
+        self.focus_outline.setPen(pg.mkPen(SELECTED, width=2, cosmetic=True))
+        self.focus_outline.setZValue(2)
+        for item in (self.image, self.not_allowed, self.focus_outline):
+            self.plot.addItem(item)
+        self.color_bar = pg.ColorBarItem(colorMap=heatmap(), interactive=False, width=15, colorMapMenu=False)
+        self.color_bar.setImageItem(self.image, insert_in=self.plot)
+        self.color_bar.getAxis("right").setTextPen(FOREGROUND)
+
+        self.readout = QLabel(HINT)
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # may be cut, not widen
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(toolbar)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.readout)
+
+        scene = self.canvas.scene()
+        scene.sigMouseMoved.connect(self._on_hover)
+        scene.sigMouseClicked.connect(self._on_click)
+        self.matrix: np.ndarray | None = None  # (queries, keys) exactly as shown
+        self.allowed: np.ndarray | None = None  # (queries, keys) bool
+        self.extent = QRectF(0, 0, 1, 1)
+        self.refresh()
+
+    # -- drawing --------------------------------------------------------------------------
+    def _rebuild(self) -> None:
+        """What depends on the stack only: labels, extent, the cells that were not allowed."""
+        stack = self.selection.stack
+        if stack is None:
+            self.allowed = None
+            self.query_axis.set_tokens(())
+            self.key_axis.set_tokens(())
+            self.not_allowed.clear()
+            return
+        queries, keys = len(stack.query_tokens), len(stack.key_tokens)
+        self.query_axis.set_tokens(stack.query_tokens)
+        self.key_axis.set_tokens(stack.key_tokens)
+        self.allowed = allowed_cells(stack)
+        overlay = np.zeros((queries, keys, 4), dtype=np.uint8)  # (Q, K, RGBA)
+        overlay[~self.allowed] = NOT_ALLOWED
+        self.extent = QRectF(0, 0, keys, queries)  # one unit per cell
+        self.not_allowed.setImage(overlay, levels=(0, 255), rect=self.extent)
+        self.not_allowed.setVisible(not self.allowed.all())
+        self.view_box.setRange(self.extent, padding=0)
+
+    def _redraw(self) -> None:
+        selection = self.selection
+        self.matrix = selection.matrix()
+        if self.matrix is None:
+            self.image.clear()
+            self.focus_outline.setVisible(False)
+            self.plot.setTitle("")
+            return
+        shown = self.matrix[self.allowed] if self.allowed is not None else self.matrix
+        high = float(shown.max()) if shown.size else 1.0
+        self.image.setImage(self.matrix, autoLevels=False, rect=self.extent)
+        self.color_bar.setLevels((0.0, high if high > 0 else 1.0))
+        head = "mean of heads" if selection.head is None else f"head {selection.head}"
+        self.plot.setTitle(f"{selection.stack_name} · layer {selection.layer} · {head}", color=FOREGROUND)
+        self._draw_focus()
+
+    def _draw_focus(self) -> None:
+        queries, keys = self.matrix.shape
+        token = self.selection.token
+        from_query = self.selection.direction == FROM
+        self.query_axis.set_highlight(token if from_query else None)
+        self.key_axis.set_highlight(None if from_query else token)
+        if token is None:
+            self.focus_outline.setVisible(False)
+            return
+        rect = QRectF(0, token, keys, 1) if from_query else QRectF(token, 0, 1, queries)
+        self.focus_outline.setRect(rect)
+        self.focus_outline.setVisible(True)
+
+    # -- the mouse ------------------------------------------------------------------------
+    def cell_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
+        """(query, key) under a scene position, or None outside the matrix."""
+        if self.matrix is None or not self.view_box.sceneBoundingRect().contains(scene_pos):
+            return None
+        point = self.view_box.mapSceneToView(scene_pos)
+        query, key = math.floor(point.y()), math.floor(point.x())
+        queries, keys = self.matrix.shape
+        return (query, key) if 0 <= query < queries and 0 <= key < keys else None
+
+    def cell_text(self, query: int, key: int) -> str:
+        stack = self.selection.stack
+        text = (
+            f"query {query} {stack.query_tokens[query]!r} → key {key} {stack.key_tokens[key]!r}: "
+            f"{value_text(self.matrix[query, key])}"
+        )
+        if self.allowed is not None and not self.allowed[query, key]:
+            text += "  (not allowed: masked key or causal future)"
+        return text
+
+    def _on_hover(self, scene_pos: QPointF) -> None:
+        cell = self.cell_at(scene_pos)
+        self.readout.setText(HINT if cell is None else self.cell_text(*cell))
+
+    def _on_click(self, event) -> None:
+        cell = self.cell_at(event.scenePos())
+        if cell is None or event.button() != Qt.MouseButton.LeftButton:
+            return
+        query, key = cell
+        self.selection.set_token(query if self.selection.direction == FROM else key)

@@ -1,0 +1,167 @@
+"""Model view: every layer x head as a thumbnail, and a last column for the mean of each layer.
+
+All thumbnails are composed with numpy into one RGB array drawn by one ImageItem: a 12 x 12
+model at 512 tokens would otherwise be 144 images of 512 x 512. Each head is block-averaged
+down to at most THUMBNAIL pixels a side and coloured against its own maximum, so that a
+head's pattern shows whatever its scale. Cell (layer, column) spans [column, column + 1) x
+[layer, layer + 1) in view coordinates, so a click maps to a head by flooring.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
+
+from explorer.core.result import StackAttention
+from explorer.ui.views.base import SelectionView
+from explorer.ui.views.colors import BACKGROUND, FOREGROUND, SELECTED, heatmap
+from explorer.ui.views.selection import Selection
+
+THUMBNAIL = 64  # most pixels a side of one head's thumbnail
+MIN_THUMBNAIL = 24  # short inputs are enlarged to at least this, so the gaps stay thin
+GAP = 2  # background pixels around each thumbnail
+GAP_COLOR = (255, 255, 255)
+MEAN_COLUMN = "mean"
+
+
+def block_means(attentions: np.ndarray, size: int = THUMBNAIL) -> np.ndarray:
+    """(layers, heads, Q, K) -> (layers, heads, q, k) with q, k <= size: the mean of each block."""
+    *_, queries, keys = attentions.shape
+    out = attentions
+    for axis, length in ((3, keys), (2, queries)):  # the contiguous axis first: it shrinks the data most cheaply
+        edges = np.linspace(0, length, min(length, size) + 1).round().astype(int)  # block boundaries
+        if len(edges) - 1 == length:
+            continue  # already small enough
+        sums = np.add.reduceat(out, edges[:-1], axis=axis)
+        counts = np.diff(edges).astype(np.float32)
+        out = sums / (counts[:, None] if axis == 2 else counts)
+    return out
+
+
+def compose(stack: StackAttention) -> np.ndarray:
+    """(layers * cell_q, (heads + 1) * cell_k, 3) uint8: every head's thumbnail and each layer's mean."""
+    thumbs = block_means(stack.attentions)  # (L, H, q, k)
+    thumbs = np.concatenate([thumbs, thumbs.mean(axis=1, keepdims=True)], axis=1)  # (L, H + 1, q, k)
+    layers, columns, q, k = thumbs.shape
+    grow = max(1, math.ceil(MIN_THUMBNAIL / max(q, k)))
+    if grow > 1:
+        thumbs = thumbs.repeat(grow, axis=2).repeat(grow, axis=3)
+        q, k = q * grow, k * grow
+    peak = thumbs.max(axis=(2, 3), keepdims=True)  # (L, H + 1, 1, 1)
+    scaled = thumbs / np.where(peak > 0, peak, 1.0)
+    lut = heatmap().getLookupTable(nPts=256, alpha=False)  # (256, 3) uint8
+    rgb = lut[(scaled * 255).astype(np.uint8)]  # (L, H + 1, q, k, 3)
+    cells = np.empty((layers, q + 2 * GAP, columns, k + 2 * GAP, 3), dtype=np.uint8)
+    cells[...] = GAP_COLOR
+    cells[:, GAP : GAP + q, :, GAP : GAP + k] = rgb.transpose(0, 2, 1, 3, 4)
+    return cells.reshape(layers * (q + 2 * GAP), columns * (k + 2 * GAP), 3)
+
+
+class ModelView(SelectionView):
+    """Click a thumbnail, or move with the arrow keys, to open that head in the other views."""
+
+    def __init__(self, selection: Selection, parent: QWidget | None = None):
+        super().__init__(selection, parent)
+
+        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas.setBackground(BACKGROUND)
+        self.canvas.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.plot = self.canvas.addPlot()
+        self.plot.hideAxis("bottom")
+        self.plot.showAxis("top")
+        self.plot.setLabel("left", "layer")
+        self.plot.setLabel("top", "head")
+        for axis in ("left", "top"):
+            self.plot.getAxis(axis).setTextPen(FOREGROUND)
+            self.plot.getAxis(axis).setPen(FOREGROUND)
+            self.plot.getAxis(axis).setStyle(tickLength=0)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.view_box = self.plot.getViewBox()
+        self.view_box.invertY(True)  # layer 0 at the top
+        self.view_box.setMouseEnabled(x=False, y=False)
+        self.view_box.setAspectLocked(True)
+
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.outline = QGraphicsRectItem()
+        self.outline.setPen(pg.mkPen(SELECTED, width=3, cosmetic=True))
+        self.outline.setZValue(1)
+        self.plot.addItem(self.image)
+        self.plot.addItem(self.outline)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas)
+        self.canvas.scene().sigMouseClicked.connect(self._on_click)
+        self._composed: dict[str, tuple[StackAttention, np.ndarray]] = {}  # per stack name
+        self.composed: np.ndarray | None = None  # the RGB array shown
+        self.refresh()
+
+    def _rebuild(self) -> None:
+        stack = self.selection.stack
+        if stack is None:
+            self.composed = None
+            self.image.clear()
+            return
+        name = self.selection.stack_name
+        cached = self._composed.get(name)
+        if cached is None or cached[0] is not stack:
+            cached = (stack, compose(stack))
+            # keep the thumbnails of the other stacks of this run only
+            held = self.selection.stacks
+            self._composed = {n: c for n, c in self._composed.items() if held.get(n) is c[0]}
+            self._composed[name] = cached
+        self.composed = cached[1]
+        columns = stack.heads + 1
+        self.image.setImage(self.composed, levels=(0, 255), rect=QRectF(0, 0, columns, stack.layers))
+        self.plot.getAxis("left").setTicks([[(layer + 0.5, str(layer)) for layer in range(stack.layers)]])
+        head_ticks = [(head + 0.5, str(head)) for head in range(stack.heads)] + [(stack.heads + 0.5, MEAN_COLUMN)]
+        self.plot.getAxis("top").setTicks([head_ticks])
+        self.view_box.setRange(QRectF(0, 0, columns, stack.layers), padding=0)
+
+    def _redraw(self) -> None:
+        stack = self.selection.stack
+        if stack is None:
+            self.outline.setVisible(False)
+            return
+        column = stack.heads if self.selection.head is None else self.selection.head
+        self.outline.setRect(QRectF(column, self.selection.layer, 1, 1))
+        self.outline.setVisible(True)
+
+    def cell_center(self, layer: int, head: int | None) -> QPointF:
+        """Scene position of a thumbnail's centre; head None is the layer's mean."""
+        column = self.selection.stack.heads if head is None else head
+        return self.view_box.mapViewToScene(QPointF(column + 0.5, layer + 0.5))
+
+    def cell_at(self, scene_pos: QPointF) -> tuple[int, int | None] | None:
+        """(layer, head or None for the mean) under a scene position."""
+        stack = self.selection.stack
+        if stack is None or not self.view_box.sceneBoundingRect().contains(scene_pos):
+            return None
+        point = self.view_box.mapSceneToView(scene_pos)
+        layer, column = math.floor(point.y()), math.floor(point.x())
+        if not (0 <= layer < stack.layers and 0 <= column <= stack.heads):
+            return None
+        return layer, None if column == stack.heads else column
+
+    def _on_click(self, event) -> None:
+        cell = self.cell_at(event.scenePos())
+        if cell is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.selection.open_head(*cell)
+
+    def keyPressEvent(self, event) -> None:
+        moves = {
+            Qt.Key.Key_Up: (-1, 0),
+            Qt.Key.Key_Down: (1, 0),
+            Qt.Key.Key_Left: (0, -1),
+            Qt.Key.Key_Right: (0, 1),
+        }
+        move = moves.get(event.key())
+        if move is None:
+            super().keyPressEvent(event)
+        else:
+            self.selection.move(*move)

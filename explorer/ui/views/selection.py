@@ -1,0 +1,163 @@
+"""What the views show: the data of one input and where the person is looking in it.
+
+One `Selection` is shared by all views. Views draw from it and write to it (a thumbnail
+click opens a head, a token click focuses a token); every change is announced once, so
+each view redraws once per action however many fields it touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from PySide6.QtCore import QObject, Signal
+
+from explorer.core.result import StackAttention
+
+FROM = "from"  # the focused token is a query: its attention over the keys
+TO = "to"  # the focused token is a key: the attention it receives from the queries
+DIRECTIONS = (FROM, TO)
+
+
+class Selection(QObject):
+    """The stacks of one run, and the stack, layer, head, focused token and visible heads shown."""
+
+    stacks_changed = Signal()  # new data or another stack: views rebuild what depends on the data
+    changed = Signal()  # layer, head, token, direction or visible heads: views redraw
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._stacks: dict[str, StackAttention] = {}
+        self._stack_name: str | None = None
+        self._layer = 0
+        self._head: int | None = 0
+        self._token: int | None = None
+        self._direction = FROM
+        self._visible_heads: frozenset[int] = frozenset()
+        self._heads_known = 0  # head count the visible set was made for
+
+    # -- what is shown (read only; change it through the methods below) --------------------
+    @property
+    def stacks(self) -> Mapping[str, StackAttention]:
+        return self._stacks
+
+    @property
+    def stack_name(self) -> str | None:
+        return self._stack_name
+
+    @property
+    def stack(self) -> StackAttention | None:
+        return self._stacks.get(self._stack_name) if self._stack_name else None
+
+    @property
+    def layer(self) -> int:
+        return self._layer
+
+    @property
+    def head(self) -> int | None:
+        """A head index, or None for the mean of the layer's heads."""
+        return self._head
+
+    @property
+    def token(self) -> int | None:
+        """The focused token: a query index when direction is FROM, a key index when TO."""
+        return self._token
+
+    @property
+    def direction(self) -> str:
+        return self._direction
+
+    @property
+    def visible_heads(self) -> frozenset[int]:
+        """The heads whose lines the head view draws."""
+        return self._visible_heads
+
+    def matrix(self):
+        """(queries, keys) of the selected layer and head (or mean), or None without data."""
+        stack = self.stack
+        return None if stack is None else stack.head(self._layer, self._head)
+
+    # -- changes --------------------------------------------------------------------------
+    def set_stacks(self, stacks: Mapping[str, StackAttention]) -> None:
+        """New data (a new input or model). Keeps stack, layer, head and focus where they still fit."""
+        self._stacks = dict(stacks)
+        if self._stack_name not in self._stacks:
+            self._stack_name = next(iter(self._stacks), None)
+        self._clamp()
+        self.stacks_changed.emit()
+        self.changed.emit()
+
+    def set_stack(self, name: str) -> None:
+        if name not in self._stacks:
+            raise KeyError(f"no stack {name!r}; the data has {list(self._stacks)}")
+        if name == self._stack_name:
+            return
+        self._stack_name = name
+        self._clamp()
+        self.stacks_changed.emit()
+        self.changed.emit()
+
+    def set_layer(self, layer: int) -> None:
+        self._apply(layer=layer)
+
+    def set_head(self, head: int | None) -> None:
+        self._apply(head=head)
+
+    def open_head(self, layer: int, head: int | None) -> None:
+        """Show one head everywhere: the matrix view draws it, the head view draws it alone
+        (the mean of heads shows them all)."""
+        heads = range(self.stack.heads) if self.stack else ()
+        visible = frozenset(heads) if head is None else frozenset({head})
+        self._apply(layer=layer, head=head, visible_heads=visible)
+
+    def move(self, d_layer: int, d_head: int) -> None:
+        """Arrow keys: step through layers and heads; one step past the last head is the mean."""
+        stack = self.stack
+        if stack is None:
+            return
+        column = stack.heads if self._head is None else self._head
+        column = min(max(column + d_head, 0), stack.heads)
+        layer = min(max(self._layer + d_layer, 0), stack.layers - 1)
+        self.open_head(layer, None if column == stack.heads else column)
+
+    def set_token(self, token: int | None, direction: str | None = None) -> None:
+        self._apply(token=token, direction=direction or self._direction)
+
+    def set_direction(self, direction: str) -> None:
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+        self._apply(direction=direction)
+
+    def set_head_visible(self, head: int, visible: bool) -> None:
+        heads = self._visible_heads | {head} if visible else self._visible_heads - {head}
+        self._apply(visible_heads=heads)
+
+    def set_visible_heads(self, heads: Iterable[int]) -> None:
+        self._apply(visible_heads=frozenset(heads))
+
+    # -- keeping the fields consistent ----------------------------------------------------
+    def _fields(self) -> tuple:
+        return self._layer, self._head, self._token, self._direction, self._visible_heads
+
+    def _apply(self, **values) -> None:
+        before = self._fields()
+        for name, value in values.items():
+            setattr(self, f"_{name}", value)
+        self._clamp()
+        if self._fields() != before:
+            self.changed.emit()
+
+    def _clamp(self) -> None:
+        stack = self.stack
+        if stack is None:
+            self._layer, self._head, self._token = 0, 0, None
+            return
+        self._layer = min(max(self._layer, 0), stack.layers - 1)
+        if self._head is not None:
+            self._head = min(max(self._head, 0), stack.heads - 1)
+        if stack.heads != self._heads_known:  # another model: show all its heads
+            self._visible_heads = frozenset(range(stack.heads))
+            self._heads_known = stack.heads
+        self._visible_heads = frozenset(h for h in self._visible_heads if 0 <= h < stack.heads)
+        tokens = len(stack.query_tokens) if self._direction == FROM else len(stack.key_tokens)
+        if self._token is not None and not 0 <= self._token < tokens:
+            self._token = None

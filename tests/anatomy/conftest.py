@@ -1,0 +1,62 @@
+"""Small untrained contract models (exported in a child process: torch stays out of this one),
+and a workspace with the anatomy panel shown, run on a sentence."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported anywhere
+
+import pytest  # noqa: E402
+
+SMALL = {
+    "bert": {"vocab_size": 160, "d_model": 32, "heads": 4, "layers": 2, "d_ff": 64},
+    "transformer": {"d_model": 32, "heads": 2, "encoder_layers": 2, "decoder_layers": 2, "d_ff": 64},
+}
+TEXT = "the cat sat on the mat"
+
+
+@pytest.fixture(scope="session")
+def model_paths(tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("anatomy_models")
+    paths = {}
+    for kind, config in SMALL.items():
+        paths[kind] = folder / f"{kind}.onnx"
+        subprocess.run(
+            [sys.executable, "-m", "export.cli", "untrained", kind, "--out", str(paths[kind]),
+             "--config", json.dumps(config), "--seed", "5"],
+            check=True, capture_output=True,
+        )
+    return paths
+
+
+@pytest.fixture
+def make_panel(qtbot):
+    """make_panel(path, text) -> (workspace, AnatomyPanel) after one run drawn; both shown."""
+    from explorer.core.model import open_model
+    from explorer.ui.anatomy import AnatomyPanel
+    from explorer.ui.workspace import Workspace
+
+    made = []
+
+    def make(path, text=TEXT):
+        workspace = Workspace()
+        panel = AnatomyPanel(workspace)
+        qtbot.addWidget(workspace)
+        qtbot.addWidget(panel)
+        workspace.resize(900, 600)
+        panel.resize(1200, 700)
+        workspace.show()
+        panel.show()
+        workspace.set_model(open_model(path, "cpu"), text)
+        workspace.run_now()
+        made.append((workspace, panel))
+        return workspace, panel
+
+    yield make
+    for workspace, panel in made:
+        panel.shutdown()
+        workspace.shutdown()

@@ -1,0 +1,106 @@
+"""Matrix view: the heatmap of one head or the mean, token labels, hover values, cells not allowed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF
+
+from explorer.ui.views import FROM, TO, MatrixView
+from explorer.ui.views.colors import NOT_ALLOWED
+from explorer.ui.views.matrix_view import allowed_cells, value_text
+from explorer.ui.views.token_axis import TokenAxis
+
+
+def cell_center(view: MatrixView, query: int, key: int) -> QPointF:
+    return view.view_box.mapViewToScene(QPointF(key + 0.5, query + 0.5))
+
+
+@pytest.mark.slow  # exports an untrained BERT and runs it (once per session)
+def test_shows_the_head_or_the_mean_onnx_runtime_returned(selection, bert_run, show):
+    view = show(MatrixView(selection))
+    selection.set_stacks({"encoder": bert_run.stack})
+    selection.open_head(1, 3)
+    assert np.array_equal(view.image.image, bert_run.output[1, 0, 3])
+    assert view.image.image.dtype == np.float32
+    selection.set_head(None)
+    assert np.array_equal(view.image.image, bert_run.output[0 + 1, 0].mean(axis=0))
+    assert view.query_axis.labels == bert_run.stack.query_tokens
+    assert view.key_axis.labels == bert_run.stack.key_tokens
+    assert view.color_bar.levels() == (0.0, float(view.matrix[view.allowed].max()))
+
+
+@pytest.mark.slow  # exports an untrained BERT and runs it (once per session)
+def test_hover_reads_query_key_and_exact_value(selection, bert_run, show, hover, settle):
+    view = show(MatrixView(selection))
+    stack = bert_run.stack
+    selection.set_stacks({"encoder": stack})
+    selection.open_head(0, 1)
+    settle()
+    query, key = 2, 4
+    hover(view.canvas, cell_center(view, query, key))
+    text = view.readout.text()
+    value = bert_run.output[0, 0, 1, query, key]
+    assert f"query {query} {stack.query_tokens[query]!r}" in text
+    assert f"key {key} {stack.key_tokens[key]!r}" in text
+    shown_value = text.rsplit(": ", 1)[1].split()[0]
+    assert np.float32(shown_value) == value  # reads back to the very float32
+
+
+def test_value_text_round_trips_float32():
+    for value in np.random.default_rng(0).random(100, dtype=np.float32):
+        assert np.float32(value_text(value)) == value
+
+
+@pytest.mark.slow  # exports an untrained BERT and runs it (once per session)
+def test_masked_keys_are_grey_not_small(selection, bert_run, show):
+    view = show(MatrixView(selection))
+    stack = bert_run.stack
+    selection.set_stacks({"encoder": stack})
+    overlay = view.not_allowed.image  # (queries, keys, RGBA)
+    masked = ~stack.key_mask
+    assert masked.sum() == 2
+    assert (overlay[:, masked] == NOT_ALLOWED).all()
+    assert (overlay[:, ~masked, 3] == 0).all()  # everything else shows through
+    assert view.not_allowed.isVisible()
+    assert np.all(view.matrix[:, masked] == 0)  # ONNX Runtime gave exactly 0 there
+
+
+def test_causal_future_is_grey(selection, hand_stacks, show):
+    view = show(MatrixView(selection))
+    selection.set_stacks(hand_stacks)
+    selection.set_stack("decoder")
+    future = np.triu(np.ones((4, 4), dtype=bool), k=1)
+    assert np.array_equal(~allowed_cells(hand_stacks["decoder"]), future)
+    assert (view.not_allowed.image[future] == NOT_ALLOWED).all()
+    assert (view.not_allowed.image[~future, 3] == 0).all()
+
+
+def test_clicking_a_cell_focuses_its_token(selection, hand_stacks, show, click, settle):
+    view = show(MatrixView(selection))
+    selection.set_stacks(hand_stacks)
+    selection.set_stack("cross")  # 4 queries, 5 keys
+    settle()
+    click(view.canvas, cell_center(view, 3, 1))
+    assert (selection.token, selection.direction) == (3, FROM)
+    rect = view.focus_outline.rect()
+    assert (rect.x(), rect.y(), rect.width(), rect.height()) == (0, 3, 5, 1)  # the query's row
+    selection.set_direction(TO)
+    click(view.canvas, cell_center(view, 0, 4))
+    assert (selection.token, selection.direction) == (4, TO)
+    rect = view.focus_outline.rect()
+    assert (rect.x(), rect.y(), rect.width(), rect.height()) == (4, 0, 1, 4)  # the key's column
+
+
+def test_crowded_labels_are_thinned(qapp):
+    axis = TokenAxis("left")
+    axis.set_tokens(tuple(f"t{i}" for i in range(512)))
+    step = axis.label_step(0, 512, 500)
+    assert step > 1
+    ((spacing, positions),) = axis.tickValues(0, 512, 500)
+    assert positions == [t + 0.5 for t in range(0, 512, step)]
+    ((_, few),) = axis.tickValues(0, 8, 500)  # zoomed in: every token
+    assert few == [t + 0.5 for t in range(8)]
+    axis.set_highlight(5)
+    ((_, highlighted),) = axis.tickValues(0, 512, 500)
+    assert 5.5 in highlighted
