@@ -33,6 +33,27 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return run_training(args)
 
 
+def _cmd_hf(args: argparse.Namespace) -> int:
+    from export.hf import export_hf
+
+    path = export_hf(args.folder, args.out, task=args.task)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+def _cmd_instrument(args: argparse.Namespace) -> int:
+    from explorer.core.instrument import instrument
+    from export.onnx_export import save_contract_model
+
+    if not args.model.is_file():
+        raise FileNotFoundError(f"there is no file {args.model}")
+    proto, meta = instrument(args.model, args.folder)
+    path = save_contract_model(proto, meta, args.out)
+    spec = next(iter(meta.stacks.values()))
+    print(f"wrote {path}: a {meta.kind} with {spec.layers} layers of {spec.heads} heads")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="attention-export", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -58,6 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=None, help="override the number of training steps")
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("hf", help="import a Hugging Face checkpoint folder on disk (BERT family, ViT, GPT-2)")
+    p.add_argument("folder", type=Path, help="what save_pretrained wrote: config.json, weights, tokenizer.json")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--task", choices=("encoder", "bert-mlm", "vit-classifier", "decoder-lm"),
+                   help="the contract kind; default: what the checkpoint's architecture is")
+    p.set_defaults(func=_cmd_hf)
+
+    p = sub.add_parser("instrument", help="expose the attention of a plain ONNX transformer export as a contract file")
+    p.add_argument("model", type=Path, help="an .onnx file; config.json and tokenizer.json lie beside it")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--folder", type=Path, default=None, help="where config.json etc. are, if not beside the model")
+    p.set_defaults(func=_cmd_instrument)
     return parser
 
 

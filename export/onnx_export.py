@@ -161,16 +161,27 @@ def export_onnx(
 ) -> Path:
     """Write `model` to `path` as one ONNX file with the contract's inputs, outputs and metadata."""
     wrapper = ContractModule(model.eval(), attentions=attentions, internals=internals).eval()
+    # One dynamic_shapes entry: forward takes *inputs.
+    proto = to_onnx(wrapper, example_inputs(model), (dynamic_shapes(model),))
+    initializers = {init.name for init in proto.graph.initializer}
+    if metadata.embedding is None and EMBEDDING_INITIALIZER in initializers:
+        metadata = dataclasses.replace(metadata, embedding=EMBEDDING_INITIALIZER)
+    return save_contract_model(proto, metadata, path)
+
+
+def to_onnx(wrapper: nn.Module, inputs: tuple[torch.Tensor, ...], shapes: tuple) -> onnx.ModelProto:
+    """`wrapper` (with input_names() and output_names()) through the dynamo exporter, as every
+    contract file is made: dynamic axes from `shapes`, weights inside."""
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # "torchvision is not installed" noise
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the exporter is chatty about things that do not concern us
         program = torch.onnx.export(
             wrapper,
-            example_inputs(model),
+            inputs,
             dynamo=True,
             input_names=wrapper.input_names(),
             output_names=wrapper.output_names(),
-            dynamic_shapes=(dynamic_shapes(model),),  # one entry: forward takes *inputs
+            dynamic_shapes=shapes,
             external_data=False,
             # No exporter-side optimisation: it renames and copies initializers (the tied embedding
             # lost its name, small weights were duplicated); ONNX Runtime optimises at load anyway.
@@ -180,10 +191,7 @@ def export_onnx(
     proto = program.model_proto
     for node in proto.graph.node:  # the exporter's per-node stack traces: most of a small file's bytes
         del node.metadata_props[:]
-    initializers = {init.name for init in proto.graph.initializer}
-    if metadata.embedding is None and EMBEDDING_INITIALIZER in initializers:
-        metadata = dataclasses.replace(metadata, embedding=EMBEDDING_INITIALIZER)
-    return save_contract_model(proto, metadata, path)
+    return proto
 
 
 def save_contract_model(proto: onnx.ModelProto, metadata: contract.ModelMetadata, path: str | Path) -> Path:
@@ -239,5 +247,6 @@ def metadata_for(
         labels=tuple(labels),
         image=image,
         name=name,
-        provenance=dict(provenance or {}),
+        # The exact count from PyTorch: the file's initializers hold tied weights once.
+        provenance={"parameters": sum(p.numel() for p in model.parameters()), **(provenance or {})},
     )

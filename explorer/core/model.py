@@ -97,6 +97,9 @@ def _input_names(session: ort.InferenceSession) -> list[str]:
 def _session(source: Path | bytes, providers: list[str]) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only: no warnings about head-mask defaults on every open
+    # Without the arena a BERT-base session stays at 1.2 GB (1.6 GB peak) over repeated 512-token
+    # runs instead of growing to 1.8 GB; speed was the same within the noise.
+    options.enable_cpu_mem_arena = False
     return ort.InferenceSession(source if isinstance(source, bytes) else str(source), options, providers=providers)
 
 

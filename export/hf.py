@@ -1,0 +1,239 @@
+"""Import a Hugging Face checkpoint folder on disk as one contract ONNX file.
+
+    attention-export hf DIR --out FILE.onnx [--task encoder|bert-mlm|vit-classifier|decoder-lm]
+
+DIR is what `save_pretrained` writes: config.json, the weights (model.safetensors or
+pytorch_model.bin) and, for text, tokenizer.json. Nothing is ever downloaded.
+
+Supported: BERT-family encoders (BERT, MiniLM and others with BERT's layout, RoBERTa,
+XLM-RoBERTa, DistilBERT) as `encoder` or `bert-mlm`; ViT as `vit-classifier`; GPT-2 as
+`decoder-lm`. The model runs transformers' eager attention (softmax of the scaled scores plus
+the additive mask); SDPA would return no probabilities. transformers 5 dropped the `head_mask`
+argument, so `eager_attention_with_head_mask` below puts it back: every file gets the
+contract's optional `head_mask.<stack>` input. The metadata comes from the same readers of a
+Hugging Face folder that open plain ONNX exports in the app (explorer.core.instrument).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from explorer import contract
+from explorer.core.instrument import CONFIG, folder_metadata, read_json, token_embedding
+from export.onnx_export import save_contract_model, to_onnx
+
+# config.json's model_type -> the transformers class that loads it for each kind it can be.
+FAMILIES: dict[str, dict[str, str]] = {
+    "bert": {"encoder": "BertModel", "bert-mlm": "BertForMaskedLM"},
+    "roberta": {"encoder": "RobertaModel", "bert-mlm": "RobertaForMaskedLM"},
+    "xlm-roberta": {"encoder": "XLMRobertaModel", "bert-mlm": "XLMRobertaForMaskedLM"},
+    "distilbert": {"encoder": "DistilBertModel", "bert-mlm": "DistilBertForMaskedLM"},
+    "vit": {"vit-classifier": "ViTForImageClassification"},
+    "gpt2": {"decoder-lm": "GPT2LMHeadModel"},
+}
+# A ViT saved without its classifier: its "logits" are the [CLS] token's final features.
+VIT_FEATURES = "ViTModel"
+WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+ATTENTION = "attention_explorer_eager"  # our name for eager attention with a head mask
+
+_EXAMPLE_BATCH, _EXAMPLE_LENGTH = 2, 6  # lengths of at least 2, so that no axis is specialised
+
+
+class HeadMaskRows:
+    """Hands each attention call the head-mask row of its layer, in the order the layers run."""
+
+    def __init__(self, head_mask: torch.Tensor):
+        self.head_mask = head_mask  # (layers, heads)
+        self.layer = 0
+
+    def next(self) -> torch.Tensor:
+        row = self.head_mask[self.layer]  # (heads,)
+        self.layer += 1
+        return row
+
+
+def eager_attention_with_head_mask(
+    module: nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    scaling: float | None = None,
+    dropout: float = 0.0,
+    head_mask_rows: HeadMaskRows | None = None,
+    **kwargs,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """transformers' eager attention; the head mask scales each head's probabilities on their way
+    to V, and the probabilities returned are those before it (the contract's rule)."""
+    scaling = query.size(-1) ** -0.5 if scaling is None else scaling
+    scores = torch.matmul(query, key.transpose(-1, -2)) * scaling  # (B, H, T, S)
+    if attention_mask is not None:
+        scores = scores + attention_mask  # 0 where allowed, the most negative float where masked
+    probs = torch.softmax(scores, dim=-1)  # (B, H, T, S); masked keys exactly 0
+    weights = probs if head_mask_rows is None else probs * head_mask_rows.next()[None, :, None, None]
+    out = torch.matmul(weights, value).transpose(1, 2).contiguous()  # (B, T, H, hs)
+    return out, probs
+
+
+def _register_attention() -> None:
+    from transformers import AttentionInterface, AttentionMaskInterface
+    from transformers.masking_utils import eager_mask
+
+    AttentionInterface.register(ATTENTION, eager_attention_with_head_mask)
+    AttentionMaskInterface.register(ATTENTION, eager_mask)  # additive float masks, as eager takes
+
+
+class ContractWrapper(nn.Module):
+    """The contract's flat inputs (ids or pixels, mask, head mask) and outputs around a HF model."""
+
+    def __init__(self, hf_model: nn.Module, kind: str):
+        super().__init__()
+        self.hf = hf_model
+        self.kind = kind
+        self.stack = contract.KIND_STACKS[kind][0]
+
+    def input_names(self) -> list[str]:
+        return [*contract.KIND_SEQUENCES[self.kind][0], contract.head_mask_input(self.stack)]
+
+    def output_names(self) -> list[str]:
+        return [contract.LOGITS, contract.attention_output(self.stack)]
+
+    def forward(self, inputs: torch.Tensor, mask: torch.Tensor, head_mask: torch.Tensor):
+        rows = HeadMaskRows(head_mask)
+        source = "pixel_values" if self.kind == "vit-classifier" else "input_ids"
+        extra = {"use_cache": False} if self.kind == "decoder-lm" else {}
+        out = self.hf(**{source: inputs}, attention_mask=mask, head_mask_rows=rows, output_attentions=True,
+                      return_dict=True, **extra)
+        if hasattr(out, "logits"):
+            logits = out.logits  # (B, T, vocab) or (B, classes)
+        elif self.kind == "vit-classifier":
+            logits = out.last_hidden_state[:, 0]  # (B, d_model): the [CLS] features
+        else:
+            logits = out.last_hidden_state  # (B, T, d_model)
+        return logits, torch.stack(out.attentions)  # (L, B, H, T, T)
+
+
+# -- the folder -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+    """What a folder holds, before any weights are read."""
+
+    folder: Path
+    config: dict  # config.json, with the defaults of its config class filled in
+    model_type: str
+    architecture: str
+    kind: str
+    class_name: str  # the transformers class that loads it as `kind`
+
+
+def read_checkpoint(folder: str | Path, task: str | None = None) -> Checkpoint:
+    """Check the folder and choose the kind and class; raise FileNotFoundError/ValueError naming the fault."""
+    from transformers import AutoConfig
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is not a folder: give the folder a Hugging Face checkpoint was saved to")
+    if not (folder / CONFIG).is_file():
+        raise FileNotFoundError(f"{folder / CONFIG} is missing: the folder is not a Hugging Face checkpoint")
+    if not any((folder / name).is_file() for name in WEIGHTS):
+        raise FileNotFoundError(f"{folder} holds no weights (looked for {', '.join(WEIGHTS)})")
+    saved = read_json(folder / CONFIG)
+    model_type = saved.get("model_type", "")
+    architecture = (saved.get("architectures") or [""])[0]
+    if model_type not in FAMILIES:
+        supported = ", ".join(sorted(FAMILIES))
+        raise ValueError(f"{folder / CONFIG}: model_type {model_type!r} ({architecture or 'no architecture'}) "
+                         f"cannot be imported; supported: {supported}")
+    config = AutoConfig.from_pretrained(folder, local_files_only=True).to_dict()  # with the class's defaults
+    kinds = FAMILIES[model_type]
+    kind = task or default_kind(kinds, architecture)
+    if kind not in kinds:
+        raise ValueError(f"{folder / CONFIG}: a {model_type} checkpoint imports as {' or '.join(kinds)}, not {kind}")
+    class_name = VIT_FEATURES if architecture == VIT_FEATURES else kinds[kind]
+    return Checkpoint(folder, config, model_type, architecture, kind, class_name)
+
+
+def default_kind(kinds: dict[str, str], architecture: str) -> str:
+    """The kind the checkpoint's own architecture is: with a masked-LM head or without one."""
+    if len(kinds) == 1:
+        return next(iter(kinds))
+    return "bert-mlm" if architecture.endswith(("ForMaskedLM", "ForPreTraining")) else "encoder"
+
+
+def load_model(checkpoint: Checkpoint) -> nn.Module:
+    """The model with our eager attention; raise ValueError when the checkpoint lacks weights it needs."""
+    import transformers
+    from transformers.utils import logging as hf_logging
+
+    _register_attention()
+    hf_logging.disable_progress_bar()
+    model_class = getattr(transformers, checkpoint.class_name)
+    options = {}
+    if "add_pooling_layer" in inspect.signature(model_class.__init__).parameters:
+        options["add_pooling_layer"] = False  # a pooler we do not use need not be in the checkpoint
+    model, info = model_class.from_pretrained(
+        checkpoint.folder, attn_implementation=ATTENTION, local_files_only=True, output_loading_info=True, **options
+    )
+    if info["missing_keys"]:
+        missing = sorted(info["missing_keys"])
+        raise ValueError(f"{checkpoint.folder}: the checkpoint ({checkpoint.architecture}) has no weights for "
+                         f"{', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}; it cannot be a "
+                         f"{checkpoint.kind} (try another --task)")
+    return model.eval()
+
+
+# -- export -----------------------------------------------------------------------------------
+
+
+def example_inputs(checkpoint: Checkpoint, meta: contract.ModelMetadata) -> tuple[torch.Tensor, ...]:
+    spec = meta.stacks[contract.KIND_STACKS[checkpoint.kind][0]]
+    head_mask = torch.ones(spec.layers, spec.heads)
+    b = _EXAMPLE_BATCH
+    if meta.image is not None:
+        pixels = torch.randn(b, meta.image.channels, *meta.image.size)  # (B, C, H, W)
+        return pixels, torch.ones(b, 1 + meta.image.num_patches, dtype=torch.long), head_mask
+    ids = torch.randint(0, checkpoint.config["vocab_size"], (b, _EXAMPLE_LENGTH))  # (B, T)
+    return ids, torch.ones_like(ids), head_mask
+
+
+def dynamic_shapes(meta: contract.ModelMetadata) -> tuple:
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    if meta.image is not None:
+        return {0: batch}, {0: batch}, None
+    longest = next(iter(meta.max_positions.values()), 4096)
+    seq = torch.export.Dim("seq", min=2, max=longest)
+    return {0: batch, 1: seq}, {0: batch, 1: seq}, None
+
+
+def export_hf(folder: str | Path, out: str | Path, task: str | None = None) -> Path:
+    """Import the checkpoint in `folder` as the contract file `out`; `task` overrides the kind."""
+    checkpoint = read_checkpoint(folder, task)
+    # The metadata first: a missing tokenizer.json or preprocessor_config.json stops us before any work.
+    meta = folder_metadata(
+        checkpoint.folder,
+        checkpoint.kind,
+        checkpoint.config,
+        labels=(tuple(f"feature {i}" for i in range(checkpoint.config["hidden_size"]))
+                if checkpoint.class_name == VIT_FEATURES else None),
+        provenance={
+            "source": "huggingface",
+            "path": str(checkpoint.folder.resolve()),
+            "architecture": checkpoint.architecture,
+            "config": checkpoint.model_type,
+        },
+    )
+    model = load_model(checkpoint)
+    parameters = sum(p.numel() for p in model.parameters())  # tied weights once, as the app should count them
+    meta = dataclasses.replace(meta, provenance={**meta.provenance, "parameters": parameters})
+    wrapper = ContractWrapper(model, checkpoint.kind).eval()
+    proto = to_onnx(wrapper, example_inputs(checkpoint, meta), dynamic_shapes(meta))
+    if meta.image is None:
+        meta = dataclasses.replace(meta, embedding=token_embedding(proto.graph, checkpoint.config["vocab_size"]))
+    return save_contract_model(proto, meta, out)
