@@ -66,7 +66,8 @@ def resize_for(image: np.ndarray, spec: ImageSpec) -> np.ndarray:
     top, left, height, width = crop_box(pixels.shape[:2], spec)
     rows = _resize_weights(top, height, pixels.shape[0], spec.size[0])  # (h, H)
     cols = _resize_weights(left, width, pixels.shape[1], spec.size[1])  # (w, W)
-    return np.einsum("yi,ijc,xj->yxc", rows, pixels, cols).astype(np.float32)  # (h, w, C)
+    tall = np.tensordot(rows, pixels, axes=(1, 0))  # (h, W, C): rows first, then columns, never all at once
+    return np.matmul(cols, tall).astype(np.float32)  # (h, w, C)
 
 
 def normalise(pixels: np.ndarray, spec: ImageSpec) -> np.ndarray:
