@@ -14,7 +14,7 @@ SAMPLE_TEXTS = {  # what a freshly opened model of each kind runs on
     "seq2seq": "the 27th of November, 2026",  # the bundled Transformer turns dates into ISO dates
 }
 SAMPLE_TEXT = "The cat sat on the mat because it was tired."
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".gif", ".webp")
 
 
 def sample_text(kind: str) -> str:
