@@ -1,19 +1,21 @@
 """Run an open model on text (or prepared pixels) and gather what it returned into a RunResult.
 
 One `Runner` per open model. It owns the tokenizers, builds the feeds the contract names
-(ids, a mask of ones, head masks of ones where the graph takes them) and slices batch
-item 0 out of every output. Seq2seq text is translated greedily first, then run once more
-with the whole target so that all three stacks describe the same pair of sentences.
+(ids with any [MASK] put in, the attention mask with any hidden keys, head masks where given)
+and slices batch item 0 out of every output. Seq2seq text is translated greedily first, then
+run once more with the whole target so that all three stacks describe the same pair of sentences.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Mapping
 
 import numpy as np
 
 from explorer import contract
+from explorer.core.decoding import RunGraph, greedy_decode
+from explorer.core.masking import TokenEdits
 from explorer.core.model import LoadedModel
 from explorer.core.result import RunResult, StackAttention
 from explorer.core.text import Encoded, TextEncoder
@@ -21,8 +23,7 @@ from explorer.core.text import Encoded, TextEncoder
 # Outputs stacked over layers carry the batch on axis 1: (layers, batch, ...); the rest on axis 0.
 _LAYER_FIRST = tuple(f"{name}." for name in ("attentions", *contract.OPTIONAL_STACK_OUTPUTS))
 
-# A run of the graph: feeds in, every output by name out.
-RunGraph = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+__all__ = ["RunError", "RunGraph", "Runner", "greedy_decode", "patch_tokens"]
 
 
 class RunError(Exception):
@@ -64,31 +65,80 @@ class Runner:
         return dict(zip(names, values, strict=True))
 
     # -- text ---------------------------------------------------------------------------------
-    def run_text(self, text: str, head_masks: dict[str, np.ndarray] | None = None) -> RunResult:
-        """Tokenize and run; a seq2seq model translates `text` first. Raises EmptyTextError, RunError."""
+    def run_text(
+        self,
+        text: str,
+        head_masks: dict[str, np.ndarray] | None = None,
+        edits: Mapping[str, TokenEdits] | None = None,
+    ) -> RunResult:
+        """Tokenize and run; a seq2seq model translates `text` first. `edits` (per ids input) hide
+        keys and put [MASK] in. Raises EmptyTextError, RunError."""
         if self.kind == "vit-classifier":
             raise RunError("This is an image model: drop an image on the window to run it.")
         if self.kind == "seq2seq":
-            return self._run_seq2seq(text, head_masks)
+            return self._run_seq2seq(text, head_masks, edits)
         ids_input = self.model.meta.sequence_inputs[0][0]
-        encoded = self._encoder(ids_input).encode(text)
-        return self._run_sequences({ids_input: encoded}, head_masks)
+        encoded, attention_mask = self.encode(ids_input, text, edits)
+        return self._run_sequences({ids_input: encoded}, {ids_input: attention_mask}, head_masks)
 
-    def _run_seq2seq(self, text: str, head_masks: dict[str, np.ndarray] | None) -> RunResult:
-        source = self._encoder(contract.SRC_IDS).encode(text)
+    def encode(
+        self, ids_input: str, text: str, edits: Mapping[str, TokenEdits] | None = None
+    ) -> tuple[Encoded, np.ndarray]:
+        """The tokens `ids_input` is fed for `text`, with `edits` applied, and its (T,) int64 attention mask."""
+        encoded = self._encoder(ids_input).encode(text)
+        mask_token = self.mask_token()
+        try:
+            return (edits or {}).get(ids_input, TokenEdits()).apply(encoded, *(mask_token or (None, None)))
+        except ValueError as exc:
+            raise RunError(f"Cannot replace tokens by [MASK]: {exc}.") from None
+
+    def mask_token(self) -> tuple[str, int] | None:
+        """(token, id) of a masked language model's [MASK], or None where the model has none."""
+        token = self.model.meta.special_tokens.get("mask")
+        ids_input = self.model.meta.sequence_inputs[0][0]
+        if token is None or ids_input not in self.encoders:
+            return None
+        token_id = self.encoders[ids_input].token_to_id(token)
+        return None if token_id is None else (token, token_id)
+
+    def bos_eos(self) -> tuple[int, int]:
+        """Ids of a seq2seq target's first and last tokens."""
         target_encoder = self._encoder(contract.TGT_IDS)
         special = self.model.meta.special_tokens
         bos, eos = target_encoder.token_to_id(special["bos"]), target_encoder.token_to_id(special["eos"])
         if bos is None or eos is None:
             raise RunError(f"The target tokenizer lacks the bos/eos tokens {special['bos']!r}, {special['eos']!r}.")
-        max_len = target_encoder.max_positions or 64
+        return bos, eos
+
+    def target_max_len(self) -> int:
+        return self._encoder(contract.TGT_IDS).max_positions or 64
+
+    def _run_seq2seq(
+        self, text: str, head_masks: dict[str, np.ndarray] | None, edits: Mapping[str, TokenEdits] | None
+    ) -> RunResult:
+        source, source_mask = self.encode(contract.SRC_IDS, text, edits)
+        bos, eos = self.bos_eos()
         target_ids = greedy_decode(
-            lambda feeds: self.run_graph(feeds, head_masks, outputs=[contract.LOGITS]), source.ids, bos, eos, max_len
+            lambda feeds: self.run_graph(feeds, head_masks, outputs=[contract.LOGITS]),
+            source.ids, bos, eos, self.target_max_len(), source_mask,
         )
+        return self.run_target(source, source_mask, target_ids, head_masks)
+
+    def run_target(
+        self,
+        source: Encoded,
+        source_mask: np.ndarray,
+        target_ids: list[int] | tuple[int, ...],
+        head_masks: dict[str, np.ndarray] | None = None,
+    ) -> RunResult:
+        """One run of a seq2seq model on a source and a target (so far): every stack and the logits."""
+        target_encoder = self._encoder(contract.TGT_IDS)
         target = Encoded(
             tuple(target_ids), tuple(target_encoder.id_to_token(i) for i in target_ids), len(target_ids)
         )
-        return self._run_sequences({contract.SRC_IDS: source, contract.TGT_IDS: target}, head_masks)
+        sequences = {contract.SRC_IDS: source, contract.TGT_IDS: target}
+        key_masks = {contract.SRC_IDS: source_mask, contract.TGT_IDS: np.ones(len(target_ids), np.int64)}
+        return self._run_sequences(sequences, key_masks, head_masks)
 
     def decode(self, ids_input: str, ids: tuple[int, ...]) -> str:
         """Token ids back to text, e.g. the translation a seq2seq model produced."""
@@ -99,17 +149,27 @@ class Runner:
             raise RunError(f"The model's metadata has no tokenizer for {ids_input}.")
         return self.encoders[ids_input]
 
-    def _run_sequences(self, sequences: dict[str, Encoded], head_masks: dict[str, np.ndarray] | None) -> RunResult:
+    def _run_sequences(
+        self,
+        sequences: dict[str, Encoded],
+        key_masks: dict[str, np.ndarray],
+        head_masks: dict[str, np.ndarray] | None,
+    ) -> RunResult:
+        """Run on `sequences` (per ids input) with their (T,) attention masks, 0 for hidden keys."""
         feeds = {}
         mask_of = dict(self.model.meta.sequence_inputs)
         for ids_input, encoded in sequences.items():
-            ids = np.asarray(encoded.ids, np.int64)[None, :]  # (1, T)
-            feeds[ids_input] = ids
-            feeds[mask_of[ids_input]] = np.ones_like(ids)  # (1, T) every token attends
+            feeds[ids_input] = np.asarray(encoded.ids, np.int64)[None, :]  # (1, T)
+            feeds[mask_of[ids_input]] = np.asarray(key_masks[ids_input], np.int64)[None, :]  # (1, T)
         tokens = {name: e.tokens for name, e in sequences.items()}
         notices = tuple(n for e in sequences.values() if (n := e.cut_notice()))
         outputs = self.run_graph(feeds, head_masks)
-        return self._result(outputs, tokens, {name: e.ids for name, e in sequences.items()}, notices)
+        result = self._result(outputs, tokens, {name: e.ids for name, e in sequences.items()}, notices)
+        stacks = {  # the views show what was fed: a hidden key is a masked column
+            name: dataclasses.replace(stack, key_mask=np.asarray(key_masks[self.model.meta.stacks[name].keys], bool))
+            for name, stack in result.stacks.items()
+        }
+        return dataclasses.replace(result, stacks=stacks)
 
     # -- images -------------------------------------------------------------------------------
     def run_pixels(
@@ -167,20 +227,6 @@ class Runner:
             notices=notices,
             outputs=item,
         )
-
-
-def greedy_decode(run_graph: RunGraph, src_ids: tuple[int, ...], bos: int, eos: int, max_len: int) -> list[int]:
-    """Target ids from `bos`, taking the most likely next token until `eos` or `max_len` tokens."""
-    src = np.asarray(src_ids, np.int64)[None, :]  # (1, S)
-    target = [bos]
-    while len(target) < max_len and target[-1] != eos:
-        tgt = np.asarray(target, np.int64)[None, :]  # (1, T)
-        outputs = run_graph({
-            contract.SRC_IDS: src, contract.SRC_MASK: np.ones_like(src),
-            contract.TGT_IDS: tgt, contract.TGT_MASK: np.ones_like(tgt),
-        })
-        target.append(int(outputs[contract.LOGITS][0, -1].argmax()))  # logits (1, T, vocab)
-    return target
 
 
 def patch_tokens(image: contract.ImageSpec) -> tuple[str, ...]:

@@ -1,13 +1,30 @@
-"""A row of the tokens the model really sees, each with its id underneath ("apple = 1")."""
+"""A row of the tokens the model really sees, each with its id underneath ("apple = 1").
+
+Click a token to focus it. Alt-click hides it as a key (its attention_mask entry 0),
+double-click replaces it by [MASK] (masked language models); each token's context menu offers the same.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QToolButton, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QScrollArea,
+    QSizePolicy,
+    QToolButton,
+    QWidget,
+)
 
 _STYLE = """
 QToolButton { border: 1px solid palette(mid); border-radius: 3px; padding: 2px 5px; font-family: monospace; }
 QToolButton:checked { background: palette(highlight); color: palette(highlighted-text); }
+QToolButton[hidden_key="true"] { background: #d0d0d0; color: #777; text-decoration: line-through; }
+QToolButton[masked="true"] { border: 2px solid #e08a00; }
+QToolButton[chosen="true"] { border: 2px dashed #d62728; }
 """
 
 
@@ -15,6 +32,8 @@ class TokenStrip(QScrollArea):
     """Click a token to focus it; `token_clicked(index)` says which."""
 
     token_clicked = Signal(int)
+    hide_toggled = Signal(int)  # Alt-click: hide the token as a key, or show it again
+    mask_toggled = Signal(int)  # double-click: replace the token by [MASK], or put it back
 
     def __init__(self, title: str = "", parent: QWidget | None = None):
         super().__init__(parent)
@@ -37,6 +56,7 @@ class TokenStrip(QScrollArea):
         self._group.idClicked.connect(self.token_clicked)
         self._buttons: list[QToolButton] = []  # reused from run to run; extras are hidden
         self._count = 0
+        self.can_mask = False  # whether the model has a [MASK] token to replace tokens by
         self.setFixedHeight(self._height())
 
     def set_title(self, title: str) -> None:
@@ -49,6 +69,10 @@ class TokenStrip(QScrollArea):
             button = QToolButton()
             button.setCheckable(True)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            index = len(self._buttons)
+            button.customContextMenuRequested.connect(lambda _, i=index: self.token_menu(i).popup(QCursor.pos()))
+            button.installEventFilter(self)
             self._group.addButton(button, len(self._buttons))
             self._layout.insertWidget(self._layout.count() - 1, button)
             self._buttons.append(button)
@@ -84,6 +108,44 @@ class TokenStrip(QScrollArea):
     def click(self, index: int) -> None:
         """Click token `index` as a person would."""
         self._buttons[index].click()
+
+    def button(self, index: int) -> QToolButton:
+        return self._buttons[index]
+
+    def set_marks(self, hidden: frozenset[int], masked: frozenset[int], chosen: frozenset[int] = frozenset()) -> None:
+        """Draw hidden keys struck through on grey, [MASK]ed tokens and the chosen set outlined."""
+        for i, button in enumerate(self._buttons[: self._count]):
+            marks = {"hidden_key": i in hidden, "masked": i in masked, "chosen": i in chosen}
+            if any(button.property(name) != value for name, value in marks.items()):
+                for name, value in marks.items():
+                    button.setProperty(name, value)
+                button.style().unpolish(button)  # a dynamic property restyles only when polished again
+                button.style().polish(button)
+
+    def token_menu(self, index: int) -> QMenu:
+        menu = QMenu(self)
+        menu.addAction("Hide / show as a key\tAlt+click", lambda: self.hide_toggled.emit(index))
+        mask = menu.addAction("Replace by [MASK] / put back\tdouble-click", lambda: self.mask_toggled.emit(index))
+        mask.setEnabled(self.can_mask)
+        return menu
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Modified clicks and double-clicks on a token button: the toggles, not a focus change."""
+        if not isinstance(watched, QToolButton) or watched not in self._buttons:
+            return super().eventFilter(watched, event)  # the scroll area's own viewport
+        if event.type() not in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick):
+            return False
+        if event.button() != Qt.MouseButton.LeftButton:
+            return False
+        index = self._buttons.index(watched)
+        if event.type() == QEvent.Type.MouseButtonDblClick:
+            if self.can_mask:
+                self.mask_toggled.emit(index)
+            return True
+        if event.modifiers() & Qt.KeyboardModifier.AltModifier:
+            self.hide_toggled.emit(index)
+            return True
+        return False
 
     def _height(self) -> int:
         lines = self.fontMetrics().lineSpacing() * 2

@@ -1,7 +1,9 @@
 """The page of an open model: the text box, the tokens the model sees, and the attention views.
 
 Typing re-runs the model after a short pause, off the GUI thread; the newest result feeds
-the shared Selection, which every view and token strip follows.
+the shared Selection, which every view and token strip follows. Token toggles (hidden keys,
+[MASK]) and ablated heads re-run at once; with heads ablated the run is compared with the
+same input with every head kept.
 """
 
 from __future__ import annotations
@@ -9,14 +11,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from explorer import contract
+from explorer.core.ablation import ComparedRun, HeadMasks, run_compared
 from explorer.core.assets import sample_images, sample_text
+from explorer.core.decoding import GreedyDecoder
+from explorer.core.masking import TokenEdits
 from explorer.core.model import LoadedModel
 from explorer.core.result import RunResult
 from explorer.core.runner import Runner
+from explorer.ui.decoder_panel import DecoderPanel
 from explorer.ui.image import ImagePage
+from explorer.ui.predictions import OutcomePanel
 from explorer.ui.run_controller import RunController
 from explorer.ui.token_strip import TokenStrip
 from explorer.ui.view_tabs import ViewTabs
@@ -36,6 +44,8 @@ class Workspace(QWidget):
         self.runner: Runner | None = None
         self.result: RunResult | None = None
         self.image_path: Path | None = None  # the image an image model last ran on
+        self.edits: dict[str, TokenEdits] = {}  # per ids input: hidden keys and [MASK]s of the text shown
+        self._baseline: tuple[tuple, RunResult] | None = None  # (text and edits, their run with every head kept)
         self.selection = Selection(self)
         self.runs = RunController(self)
         self.runs.result_ready.connect(self.show_result)
@@ -56,6 +66,15 @@ class Workspace(QWidget):
         self.notice = QLabel()  # the run's notices, such as "input cut at 128 tokens"
         self.notice.setWordWrap(True)
         self.notice.setStyleSheet("color: #a33;")
+        self.outcome = OutcomePanel()  # [MASK] predictions, outputs before and after ablation
+        self.decoder_panel = DecoderPanel()  # seq2seq: greedy decoding step by step
+        self.decoder_panel.step_shown.connect(self._show_step)
+        self.reset_heads_action = QAction("Reset heads", self)  # for the lead: also in the View menu
+        self.reset_heads_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.reset_heads_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.reset_heads_action.triggered.connect(self.selection.reset_heads)
+        self.addAction(self.reset_heads_action)
+        self.outcome.reset_button.clicked.connect(self.selection.reset_heads)
 
         self.strips: dict[str, TokenStrip] = {}  # per ids input
         self._strip_box = QVBoxLayout()
@@ -73,6 +92,8 @@ class Workspace(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.text_box)
         layout.addWidget(self.output_label)
+        layout.addWidget(self.decoder_panel)
+        layout.addWidget(self.outcome)
         layout.addWidget(self.notice)
         layout.addLayout(self._strip_box)
         self.image_page = ImagePage(self.selection, self.runs)  # a ViT's image, patches and maps, beside the views
@@ -86,6 +107,7 @@ class Workspace(QWidget):
         self._image_split.setStretchFactor(1, 2)
         layout.addWidget(self._image_split, 1)
         self.selection.changed.connect(self._sync_strips)
+        self.selection.heads_changed.connect(self._on_heads_changed)
 
     # -- the model ---------------------------------------------------------------------------
     def set_model(self, model: LoadedModel, text: str | None = None) -> None:
@@ -96,7 +118,13 @@ class Workspace(QWidget):
         if text is None and not (same_kind and self.text().strip()):
             text = sample_text(model.meta.kind)  # a fresh start, or another kind's text would make no sense
         self.model, self.runner, self.result = model, Runner(model), None
+        self.edits, self._baseline = {}, None
         self.selection.set_stacks({})
+        with QSignalBlocker(self.selection):  # the run below follows; no run for the reset masks
+            self.selection.set_head_masks(HeadMasks(model.meta.stacks) if model.meta.kind != "vit-classifier" else None)
+        self.outcome.clear()
+        self.decoder_panel.setVisible(model.meta.kind == "seq2seq")
+        self.decoder_panel.set_source(None)
         self._build_strips(model)
         is_text = model.meta.kind != "vit-classifier"
         self.text_box.setVisible(is_text)
@@ -122,6 +150,7 @@ class Workspace(QWidget):
     def _build_strips(self, model: LoadedModel) -> None:
         for strip in self.strips.values():
             self._strip_box.removeWidget(strip)
+            strip.hide()  # at once: deleteLater waits for the event loop
             strip.deleteLater()
         self.strips = {}
         for ids_input, _ in model.meta.sequence_inputs:
@@ -129,6 +158,10 @@ class Workspace(QWidget):
                 continue  # image patches: the views name them; no strip of 65 patch labels
             strip = TokenStrip(_SEQUENCE_TITLES.get(ids_input, "") if len(model.meta.sequence_inputs) > 1 else "")
             strip.token_clicked.connect(lambda index, name=ids_input: self.focus_token(name, index))
+            if ids_input != contract.TGT_IDS:  # the target is the model's own output: nothing to toggle
+                strip.hide_toggled.connect(lambda index, name=ids_input: self.toggle_hidden(name, index))
+                strip.mask_toggled.connect(lambda index, name=ids_input: self.toggle_masked(name, index))
+                strip.can_mask = self.runner.mask_token() is not None
             self._strip_box.addWidget(strip)
             self.strips[ids_input] = strip
 
@@ -143,6 +176,7 @@ class Workspace(QWidget):
 
     def _schedule_run(self) -> None:
         if self.runner is not None:
+            self.edits = {}  # positions of another text: the toggles no longer mean the same tokens
             self._debounce.start()
 
     def request_run(self) -> None:
@@ -150,8 +184,29 @@ class Workspace(QWidget):
         self._debounce.stop()
         if self.runner is None or self.model.meta.kind == "vit-classifier":
             return
-        runner, text = self.runner, self.text()
-        self.runs.request(lambda: runner.run_text(text))
+        self.runs.request(self._text_job())
+
+    def _text_job(self):
+        """The run of the text as it stands: its edits and head masks, compared with every head kept."""
+        runner, text, edits = self.runner, self.text(), dict(self.edits)
+        masks = self.selection.head_masks
+        head_masks = masks.feeds() if masks is not None else None
+        key = (text, tuple(sorted(edits.items(), key=lambda item: item[0])))
+        baseline = self._baseline[1] if self._baseline and self._baseline[0] == key else None
+        return lambda: run_compared(runner, text, head_masks, edits, baseline)
+
+    def toggle_hidden(self, ids_input: str, index: int) -> None:
+        """Hide token `index` as a key (its attention mask 0), or show it again; runs at once."""
+        self.edits[ids_input] = self.edits.get(ids_input, TokenEdits()).toggled_hidden(index)
+        self.request_run()
+
+    def toggle_masked(self, ids_input: str, index: int) -> None:
+        """Replace token `index` by [MASK], or put it back; runs at once."""
+        self.edits[ids_input] = self.edits.get(ids_input, TokenEdits()).toggled_masked(index)
+        self.request_run()
+
+    def _on_heads_changed(self) -> None:
+        self.request_run()
 
     def run_image(self, path: Path) -> None:
         """Run an image model on the image file at `path`."""
@@ -170,20 +225,40 @@ class Workspace(QWidget):
         """Run on this thread and draw before returning: for --snapshot, benchmarks and tests."""
         self._debounce.stop()
         if self.runner is not None:
-            runner, text = self.runner, self.text()
-            self.runs.run_now(lambda: runner.run_text(text))
+            self.runs.run_now(self._text_job())
 
     # -- showing ------------------------------------------------------------------------------
-    def show_result(self, result: RunResult) -> None:
+    def show_result(self, result: RunResult | ComparedRun) -> None:
+        if isinstance(result, ComparedRun):  # a text run: its edits, head masks and baseline
+            self._show_compared(result)
+            result = result.result
         self.result = result
         for ids_input, strip in self.strips.items():
             strip.set_tokens(result.tokens.get(ids_input, ()), result.token_ids.get(ids_input))
+            edits = self.edits.get(ids_input, TokenEdits())
+            strip.set_marks(edits.hidden, edits.masked)
             strip.setVisible(True)
         self.output_label.setText(self._output_text(result))
         self._view_pages.setCurrentWidget(self.views)
         self.selection.set_stacks(result.stacks)
         self._set_notice(" ".join(result.notices))
         self.result_shown.emit(result)
+
+    def _show_compared(self, run: ComparedRun) -> None:
+        key = (self.text(), tuple(sorted(self.edits.items(), key=lambda item: item[0])))
+        self._baseline = (key, run.baseline or run.result)
+        masks = self.selection.head_masks
+        ablated = sum(len(masks.ablated(s)) for s in masks.shapes) if masks is not None else 0
+        self.outcome.show_run(self.runner, run, ablated)
+        if self.model.meta.kind == "seq2seq":
+            runner, text, edits = self.runner, self.text(), dict(self.edits)
+            head_masks = masks.feeds() if masks is not None else None
+            self.decoder_panel.set_source(lambda: GreedyDecoder(runner, text, head_masks, edits))
+
+    def _show_step(self, result: RunResult) -> None:
+        """One step of step-by-step decoding: its attention in the views, the output so far above."""
+        self.show_result(result)
+        self.output_label.setText(f"<b>Output so far:</b> {self.decoder_panel.decoder.text()}")
 
     def _output_text(self, result: RunResult) -> str:
         """What the model made of the input: a seq2seq translation, a ViT's predicted class."""
@@ -202,6 +277,8 @@ class Workspace(QWidget):
             strip.set_tokens(())
             strip.setVisible(False)
         self.output_label.clear()
+        self.outcome.clear()
+        self.decoder_panel.set_source(None)
         self.selection.set_stacks({})
         self._set_notice("")
         self._show_state(message)
@@ -228,7 +305,9 @@ class Workspace(QWidget):
         stacks = self.model.meta.stacks
         spec = stacks[self.selection.stack_name]
         if ids_input not in (spec.queries, spec.keys):  # e.g. a source token while the decoder is shown
-            name = next(n for n, s in stacks.items() if ids_input in (s.queries, s.keys))
+            # an output token goes to the cross attention: which source tokens it looked at
+            name = next((n for n, s in stacks.items() if s.queries == ids_input != s.keys), None) or next(
+                n for n, s in stacks.items() if ids_input in (s.queries, s.keys))
             self.selection.set_stack(name)
             spec = stacks[name]
         if spec.queries == spec.keys:

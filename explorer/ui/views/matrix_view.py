@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtWidgets import QGraphicsRectItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGraphicsRectItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from explorer.core.result import StackAttention
 from explorer.ui.views.base import SelectionView
@@ -45,6 +45,13 @@ class MatrixView(SelectionView):
         toolbar.addWidget(LayerBox(selection))
         toolbar.addWidget(HeadBox(selection))
         toolbar.addStretch(1)
+        # Masked keys and the causal future are greyed; unticked, their cells show the values
+        # the model really holds there (exactly 0).
+        self.grey_masked = QCheckBox("Grey out masked cells")
+        self.grey_masked.setChecked(True)
+        self.grey_masked.setToolTip("Hidden keys and a decoder's future: grey, or their values (exactly 0)")
+        self.grey_masked.toggled.connect(self._show_not_allowed)
+        toolbar.addWidget(self.grey_masked)
 
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground(BACKGROUND)
@@ -112,8 +119,13 @@ class MatrixView(SelectionView):
         overlay[~self.allowed] = NOT_ALLOWED
         self.extent = QRectF(0, 0, keys, queries)  # one unit per cell
         self.not_allowed.setImage(overlay, levels=(0, 255), rect=self.extent)
-        self.not_allowed.setVisible(not self.allowed.all())
+        self._show_not_allowed()
         self.view_box.setRange(self.extent, padding=0)
+
+    def _show_not_allowed(self) -> None:
+        self.not_allowed.setVisible(
+            self.allowed is not None and not self.allowed.all() and self.grey_masked.isChecked()
+        )
 
     def _redraw(self) -> None:
         selection = self.selection

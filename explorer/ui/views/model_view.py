@@ -5,6 +5,10 @@ model at 512 tokens would otherwise be 144 images of 512 x 512. Each head is blo
 down to at most THUMBNAIL pixels a side and coloured against its own maximum, so that a
 head's pattern shows whatever its scale. Cell (layer, column) spans [column, column + 1) x
 [layer, layer + 1) in view coordinates, so a click maps to a head by flooring.
+
+Ctrl-click a head (or use its context menu) to ablate it: its `head_mask` entry becomes 0,
+the model runs again, and the head is drawn crossed out. Its thumbnail still shows its
+pattern, which the contract reports before the head mask.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QGraphicsRectItem, QMenu, QVBoxLayout, QWidget
 
 from explorer.core.result import StackAttention
 from explorer.ui.views.base import SelectionView
@@ -26,6 +31,8 @@ MIN_THUMBNAIL = 24  # short inputs are enlarged to at least this, so the gaps st
 GAP = 2  # background pixels around each thumbnail
 GAP_COLOR = (255, 255, 255)
 MEAN_COLUMN = "mean"
+ABLATED_COLOR = "#111111"
+CROSS_INSET = 0.12  # of a cell: the cross over an ablated head stops short of its edges
 
 
 def block_means(attentions: np.ndarray, size: int = THUMBNAIL) -> np.ndarray:
@@ -90,13 +97,17 @@ class ModelView(SelectionView):
         self.outline = QGraphicsRectItem()
         self.outline.setPen(pg.mkPen(SELECTED, width=3, cosmetic=True))
         self.outline.setZValue(1)
+        self.crosses = pg.PlotDataItem(connect="pairs", pen=pg.mkPen(ABLATED_COLOR, width=3, cosmetic=True))
+        self.crosses.setZValue(2)
         self.plot.addItem(self.image)
         self.plot.addItem(self.outline)
+        self.plot.addItem(self.crosses)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)
         self.canvas.scene().sigMouseClicked.connect(self._on_click)
+        selection.heads_changed.connect(self._draw_ablated)
         self._composed: dict[str, tuple[StackAttention, np.ndarray]] = {}  # per stack name
         self.composed: np.ndarray | None = None  # the RGB array shown
         self.refresh()
@@ -131,6 +142,20 @@ class ModelView(SelectionView):
         column = stack.heads if self.selection.head is None else self.selection.head
         self.outline.setRect(QRectF(column, self.selection.layer, 1, 1))
         self.outline.setVisible(True)
+        self._draw_ablated()
+
+    def ablated_heads(self) -> list[tuple[int, int]]:
+        """(layer, head) of the shown stack's ablated heads: the ones drawn crossed out."""
+        masks, name = self.selection.head_masks, self.selection.stack_name
+        return masks.ablated(name) if masks is not None and name in masks.shapes else []
+
+    def _draw_ablated(self) -> None:
+        x, y = [], []
+        a, b = CROSS_INSET, 1 - CROSS_INSET
+        for layer, head in self.ablated_heads():  # two strokes per head, a cross
+            x += [head + a, head + b, head + a, head + b]
+            y += [layer + a, layer + b, layer + b, layer + a]
+        self.crosses.setData(np.array(x, float), np.array(y, float))
 
     def cell_center(self, layer: int, head: int | None) -> QPointF:
         """Scene position of a thumbnail's centre; head None is the layer's mean."""
@@ -150,8 +175,26 @@ class ModelView(SelectionView):
 
     def _on_click(self, event) -> None:
         cell = self.cell_at(event.scenePos())
-        if cell is not None and event.button() == Qt.MouseButton.LeftButton:
-            self.selection.open_head(*cell)
+        if cell is None:
+            return
+        layer, head = cell
+        if event.button() == Qt.MouseButton.RightButton and head is not None:
+            self.head_menu(layer, head).popup(QCursor.pos())
+        elif event.button() == Qt.MouseButton.LeftButton:
+            if event.modifiers() & Qt.KeyboardModifier.ControlModifier and head is not None:
+                self.selection.toggle_head(layer, head)
+            else:
+                self.selection.open_head(layer, head)
+
+    def head_menu(self, layer: int, head: int) -> QMenu:
+        """Ablate the head, keep only it in its layer, or keep every head again."""
+        menu = QMenu(self)
+        ablated = (layer, head) in self.ablated_heads()
+        menu.addAction(f"{'Keep' if ablated else 'Ablate'} head {head} of layer {layer}\tCtrl+click",
+                       lambda: self.selection.toggle_head(layer, head))
+        menu.addAction(f"Keep only head {head} in layer {layer}", lambda: self.selection.keep_only_head(layer, head))
+        menu.addAction("Reset all heads", self.selection.reset_heads).setEnabled(bool(self.ablated_heads()))
+        return menu
 
     def keyPressEvent(self, event) -> None:
         moves = {

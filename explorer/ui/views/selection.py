@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 
 from PySide6.QtCore import QObject, Signal
 
+from explorer.core.ablation import HeadMasks
 from explorer.core.result import StackAttention
 
 FROM = "from"  # the focused token is a query: its attention over the keys
@@ -23,6 +24,7 @@ class Selection(QObject):
 
     stacks_changed = Signal()  # new data or another stack: views rebuild what depends on the data
     changed = Signal()  # layer, head, token, direction or visible heads: views redraw
+    heads_changed = Signal()  # a head was ablated or kept again: the model runs again, views mark it
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -34,6 +36,7 @@ class Selection(QObject):
         self._direction = FROM
         self._visible_heads: frozenset[int] = frozenset()
         self._heads_known = 0  # head count the visible set was made for
+        self._head_masks: HeadMasks | None = None  # per stack, which heads are ablated
 
     # -- what is shown (read only; change it through the methods below) --------------------
     @property
@@ -70,6 +73,10 @@ class Selection(QObject):
     def visible_heads(self) -> frozenset[int]:
         """The heads whose lines the head view draws."""
         return self._visible_heads
+
+    @property
+    def head_masks(self) -> HeadMasks | None:
+        return self._head_masks
 
     def matrix(self):
         """(queries, keys) of the selected layer and head (or mean), or None without data."""
@@ -133,6 +140,30 @@ class Selection(QObject):
 
     def set_visible_heads(self, heads: Iterable[int]) -> None:
         self._apply(visible_heads=frozenset(heads))
+
+    # -- head ablation (of the shown stack) -----------------------------------------------
+    def set_head_masks(self, masks: HeadMasks | None) -> None:
+        """A new model's head masks (all heads kept)."""
+        self._head_masks = masks
+        self.heads_changed.emit()
+
+    def toggle_head(self, layer: int, head: int) -> None:
+        """Ablate the head, or keep it again."""
+        self._edit_heads(lambda m: m.toggle(self._stack_name, layer, head))
+
+    def keep_only_head(self, layer: int, head: int) -> None:
+        """Ablate every other head of the layer in the shown stack."""
+        self._edit_heads(lambda m: m.keep_only(self._stack_name, layer, head))
+
+    def reset_heads(self) -> None:
+        if self._head_masks is not None and self._head_masks.any_ablated:
+            self._edit_heads(HeadMasks.reset)
+
+    def _edit_heads(self, edit) -> None:
+        if self._head_masks is None or self._stack_name not in self._head_masks.shapes:
+            return
+        edit(self._head_masks)
+        self.heads_changed.emit()
 
     # -- keeping the fields consistent ----------------------------------------------------
     def _fields(self) -> tuple:

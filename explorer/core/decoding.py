@@ -1,0 +1,117 @@
+"""Greedy decoding of a seq2seq model, in one go or one step at a time.
+
+Both ways share `next_token_id` and `finished`, so decoding step by step gives the same
+target as decoding in one go by construction. `greedy_decode` asks the graph for the logits
+only; `GreedyDecoder` keeps every step's whole run, so that the views can show the
+attention the model had when it chose each token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from explorer import contract
+from explorer.core.masking import TokenEdits
+from explorer.core.result import RunResult
+
+if TYPE_CHECKING:
+    from explorer.core.runner import Runner
+
+# A run of the graph: feeds in, every output asked for by name out.
+RunGraph = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+
+
+def next_token_id(logits: np.ndarray) -> int:
+    """The most likely token after the target so far; `logits` is (T, vocab) of one target."""
+    return int(logits[-1].argmax())
+
+
+def finished(target: list[int], eos: int, max_len: int) -> bool:
+    return target[-1] == eos or len(target) >= max_len
+
+
+def seq2seq_feeds(src_ids: np.ndarray, src_mask: np.ndarray, target: list[int]) -> dict[str, np.ndarray]:
+    """Feeds for one step: `src_ids`, `src_mask` (S,) int64 and the target so far."""
+    tgt = np.asarray(target, np.int64)[None, :]  # (1, T)
+    return {
+        contract.SRC_IDS: src_ids[None, :], contract.SRC_MASK: src_mask[None, :],  # (1, S)
+        contract.TGT_IDS: tgt, contract.TGT_MASK: np.ones_like(tgt),  # (1, T) the causal mask is the model's
+    }
+
+
+def greedy_decode(
+    run_graph: RunGraph,
+    src_ids: tuple[int, ...],
+    bos: int,
+    eos: int,
+    max_len: int,
+    src_mask: np.ndarray | None = None,
+) -> list[int]:
+    """Target ids from `bos`, taking the most likely next token until `eos` or `max_len` tokens.
+    `src_mask` (S,) hides source keys where 0; default all ones."""
+    src = np.asarray(src_ids, np.int64)  # (S,)
+    mask = np.ones_like(src) if src_mask is None else np.asarray(src_mask, np.int64)  # (S,)
+    target = [bos]
+    while not finished(target, eos, max_len):
+        outputs = run_graph(seq2seq_feeds(src, mask, target))
+        target.append(next_token_id(outputs[contract.LOGITS][0]))  # logits (1, T, vocab)
+    return target
+
+
+class GreedyDecoder:
+    """Greedy decoding a step at a time: `next`, `back`, `run_to_end`.
+
+    `target` is the output so far, from bos. `steps[i]` is the run on `target[: i + 1]`
+    that chose `target[i + 1]`: its last decoder and cross rows are what the model looked
+    at when it chose that token.
+    """
+
+    def __init__(
+        self,
+        runner: Runner,
+        text: str,
+        head_masks: dict[str, np.ndarray] | None = None,
+        edits: Mapping[str, TokenEdits] | None = None,
+    ):
+        self.runner = runner
+        self.head_masks = head_masks
+        self.source, self.source_mask = runner.encode(contract.SRC_IDS, text, edits)
+        self.bos, self.eos = runner.bos_eos()
+        self.max_len = runner.target_max_len()
+        self.target: list[int] = [self.bos]
+        self.steps: list[RunResult] = []
+
+    @property
+    def done(self) -> bool:
+        return finished(self.target, self.eos, self.max_len)
+
+    @property
+    def current(self) -> RunResult | None:
+        """The newest step's run, or None before the first step."""
+        return self.steps[-1] if self.steps else None
+
+    def next(self) -> RunResult | None:
+        """Choose one more token; None when decoding is already done."""
+        if self.done:
+            return None
+        result = self.runner.run_target(self.source, self.source_mask, self.target, self.head_masks)
+        self.target.append(next_token_id(result.logits))  # logits (T, vocab)
+        self.steps.append(result)
+        return result
+
+    def back(self) -> None:
+        """Forget the newest token (nothing before the first step)."""
+        if self.steps:
+            self.steps.pop()
+            self.target.pop()
+
+    def run_to_end(self) -> None:
+        while self.next() is not None:
+            pass
+
+    def text(self) -> str:
+        """The output so far as text."""
+        return self.runner.decode(contract.TGT_IDS, tuple(self.target))

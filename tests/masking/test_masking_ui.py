@@ -1,0 +1,148 @@
+"""Each toggle through the window, as a person makes it, checked against the data the views hold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from explorer import contract
+from explorer.core.predictions import mask_predictions
+
+TEXT = "the cat sat on the mat"
+
+
+@pytest.fixture
+def settled(qtbot):
+    """settled(window): wait until no run is in flight and the newest one is drawn."""
+
+    def wait(window):
+        workspace = window.workspace
+        qtbot.waitUntil(lambda: workspace.result is not None and not workspace.runs.busy, timeout=10_000)
+        return workspace.result
+
+    return wait
+
+
+@pytest.fixture
+def bert_window(window, bert_path, settled):
+    window.open_path(bert_path, TEXT)
+    settled(window)
+    return window
+
+
+def test_alt_click_hides_a_key_and_the_views_show_it_masked(bert_window, qtbot, settled):
+    workspace = bert_window.workspace
+    strip = workspace.strips[contract.INPUT_IDS]
+    qtbot.mouseClick(strip.button(2), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.AltModifier)
+    settled(bert_window)
+    stack = workspace.selection.stack
+    assert not stack.key_mask[2] and stack.key_mask[[0, 1, 3]].all()
+    assert np.all(stack.attentions[..., 2] == 0.0)
+    matrix = workspace.views.views["matrix"]
+    matrix.refresh()
+    assert not matrix.allowed[:, 2].any() and matrix.allowed[:, 3].all()
+    assert matrix.not_allowed.isVisible() or not matrix.isVisible()
+    assert strip.button(2).property("hidden_key") is True
+    qtbot.mouseClick(strip.button(2), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.AltModifier)
+    settled(bert_window)
+    assert workspace.selection.stack.key_mask.all()
+    assert strip.button(2).property("hidden_key") is False
+
+
+def test_double_click_puts_in_mask_and_shows_its_predictions(bert_window, qtbot, settled):
+    workspace = bert_window.workspace
+    strip = workspace.strips[contract.INPUT_IDS]
+    qtbot.mouseDClick(strip.button(3), Qt.MouseButton.LeftButton)
+    result = settled(bert_window)
+    mask_token, mask_id = workspace.runner.mask_token()
+    assert result.tokens[contract.INPUT_IDS][3] == mask_token
+    assert strip.tokens()[3][0] == mask_token
+    expected = mask_predictions(result.logits, result.token_ids[contract.INPUT_IDS], mask_id,
+                                workspace.runner.encoders[contract.INPUT_IDS].id_to_token)
+    assert workspace.outcome.predictions == expected and len(expected) == 1
+    assert "[MASK] at 3" in workspace.outcome.text.text()
+
+
+def test_typing_mask_gives_predictions(bert_window, qtbot, settled):
+    workspace = bert_window.workspace
+    workspace.text_box.setPlainText("the [MASK] sat")
+    qtbot.waitUntil(lambda: workspace.outcome.predictions != [], timeout=10_000)
+    (prediction,) = workspace.outcome.predictions
+    assert workspace.result.tokens[contract.INPUT_IDS][prediction.position] == workspace.runner.mask_token()[0]
+
+
+def test_ctrl_click_ablates_a_head_and_reset_restores_the_output(bert_window, qtbot, settled):
+    workspace = bert_window.workspace
+    workspace.toggle_masked(contract.INPUT_IDS, 2)
+    before = settled(bert_window)
+    view = workspace.views.views["model"]
+    workspace.views.show_view("model")
+    qtbot.waitExposed(view)
+    view.refresh()
+    qtbot.mouseClick(view.canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier,
+                     view.canvas.mapFromScene(view.cell_center(0, 1)))
+    qtbot.waitUntil(lambda: workspace.result is not before and not workspace.runs.busy, timeout=10_000)
+    assert view.ablated_heads() == [(0, 1)]
+    assert workspace.selection.head_masks.mask("encoder")[0, 1] == 0
+    assert not np.array_equal(workspace.result.logits, before.logits)
+    runner = workspace.runner
+    unablated = mask_predictions(before.logits, before.token_ids[contract.INPUT_IDS], runner.mask_token()[1],
+                                 runner.encoders[contract.INPUT_IDS].id_to_token)
+    assert workspace.outcome.baseline_predictions == unablated  # "before", beside the ablated "after"
+    assert workspace.outcome.predictions != unablated and not workspace.outcome.reset_button.isHidden()
+    ablated = workspace.result
+    workspace.reset_heads_action.trigger()
+    qtbot.waitUntil(lambda: workspace.result is not ablated and not workspace.runs.busy, timeout=10_000)
+    after = workspace.result
+    assert view.ablated_heads() == []
+    np.testing.assert_array_equal(after.logits, before.logits)
+    np.testing.assert_array_equal(after.stacks["encoder"].attentions, before.stacks["encoder"].attentions)
+
+
+def test_keep_only_one_head_in_a_layer(bert_window, qtbot):
+    workspace = bert_window.workspace
+    heads = workspace.model.meta.stacks["encoder"].heads
+    with qtbot.waitSignal(workspace.runs.result_ready, timeout=10_000):
+        workspace.views.views["model"].head_menu(1, 2).actions()[1].trigger()
+    assert workspace.selection.head_masks.ablated("encoder") == [(1, h) for h in range(heads) if h != 2]
+
+
+def test_grey_switch_shows_the_masked_cells_values(window, transformer_path, settled):
+    window.open_path(transformer_path, "12 may 2021")
+    settled(window)
+    workspace = window.workspace
+    workspace.selection.set_stack("decoder")
+    matrix = workspace.views.views["matrix"]
+    matrix.refresh()
+    future = ~matrix.allowed
+    assert future.any() and np.all(matrix.matrix[future] == 0.0)
+    assert matrix.not_allowed.isVisible()
+    matrix.grey_masked.setChecked(False)
+    assert not matrix.not_allowed.isVisible()
+
+
+def test_decoding_step_by_step_in_the_window(window, transformer_path, settled):
+    window.open_path(transformer_path, "12 may 2021")
+    whole = settled(window)
+    workspace = window.workspace
+    panel = workspace.decoder_panel
+    assert panel.isVisibleTo(window)
+    panel.next_button.click()
+    panel.next_button.click()
+    assert workspace.selection.stacks["decoder"].query_tokens == whole.tokens[contract.TGT_IDS][:2]
+    assert workspace.selection.stacks["cross"].attentions.shape[2] == 2
+    panel.back_button.click()
+    assert len(workspace.selection.stacks["cross"].query_tokens) == 1
+    panel.end_button.click()
+    assert tuple(panel.decoder.target) == whole.token_ids[contract.TGT_IDS]
+    assert "step" in panel.output.text()
+
+
+def test_clicking_an_output_token_shows_its_cross_attention(window, transformer_path, settled):
+    window.open_path(transformer_path, "12 may 2021")
+    settled(window)
+    workspace = window.workspace
+    workspace.selection.set_stack("encoder")
+    workspace.strips[contract.TGT_IDS].click(2)
+    assert workspace.selection.stack_name == "cross" and workspace.selection.token == 2
