@@ -40,6 +40,13 @@ SHORTCUTS = """<table>
 <tr><td><b>Ctrl+Shift+A</b></td><td>Anatomy of attention: head statistics, steps, embeddings</td></tr>
 <tr><td><b>Ctrl+E</b></td><td>Save the attention arrays as .npz</td></tr>
 <tr><td><b>Ctrl+Q</b></td><td>Quit</td></tr>
+<tr><td><b>Alt-click a token</b></td><td>Hide it as a key (attention_mask 0)</td></tr>
+<tr><td><b>Double-click a token</b></td><td>Replace it by [MASK] (masked language models)</td></tr>
+<tr><td><b>Ctrl-click a head</b></td><td>Model view: ablate the head, or keep it again</td></tr>
+<tr><td><b>Ctrl+R</b></td><td>Reset heads: keep every head again</td></tr>
+<tr><td><b>Ctrl+Right / Ctrl+Left / Ctrl+End</b></td><td>Seq2seq: next step / back / run to the end</td></tr>
+<tr><td><b>Alt-click a patch, or drag</b></td><td>Image page: hide patches as keys</td></tr>
+<tr><td><b>Ctrl+V, Ctrl+Shift+O</b></td><td>Image page: paste an image / open images</td></tr>
 <tr><td><b>Up / Down</b></td><td>Head view: focus the previous / next token</td></tr>
 <tr><td><b>Esc</b></td><td>Head view: clear the focused token</td></tr>
 <tr><td><b>Arrow keys</b></td><td>Model view: move through layers and heads</td></tr>
@@ -219,6 +226,8 @@ class MainWindow(QMainWindow):
         anatomy_action = self.anatomy_dock.toggleViewAction()
         anatomy_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
         view_menu.addAction(anatomy_action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.workspace.reset_heads_action)
 
         provider_menu = self.menuBar().addMenu("&Provider")
         provider_menu.setToolTipsVisible(True)

@@ -121,7 +121,7 @@ class Workspace(QWidget):
         self.edits, self._baseline = {}, None
         self.selection.set_stacks({})
         with QSignalBlocker(self.selection):  # the run below follows; no run for the reset masks
-            self.selection.set_head_masks(HeadMasks(model.meta.stacks) if model.meta.kind != "vit-classifier" else None)
+            self.selection.set_head_masks(HeadMasks(model.meta.stacks))
         self.outcome.clear()
         self.decoder_panel.setVisible(model.meta.kind == "seq2seq")
         self.decoder_panel.set_source(None)
@@ -206,7 +206,10 @@ class Workspace(QWidget):
         self.request_run()
 
     def _on_heads_changed(self) -> None:
-        self.request_run()
+        if self.model is not None and self.model.meta.kind == "vit-classifier":
+            self.image_page.rerun_with_heads()
+        else:
+            self.request_run()
 
     def run_image(self, path: Path) -> None:
         """Run an image model on the image file at `path`."""

@@ -164,3 +164,30 @@ def test_images_dropped_on_a_text_model_are_not_taken(window, bert_path, picture
     event, _ = _drop(window, pictures["first"])
     assert not event.isAccepted()
     assert not window.workspace.image_page.isVisible()
+
+
+def test_ablating_a_head_reruns_the_image_with_before_and_after(window, opened, vit_path, settled):
+    page = opened
+    baseline_logits = page.current.result.logits.copy()
+    window.workspace.selection.toggle_head(0, 1)  # what Ctrl-click in the model view does
+    run = settled(window).current
+    assert run.head_masks is not None and run.head_masks["encoder"][0, 1] == 0.0
+    session = ort.InferenceSession(str(vit_path), providers=["CPUExecutionProvider"])
+    spec = window.model.meta.stacks["encoder"]
+    head_mask = np.ones((spec.layers, spec.heads), np.float32)
+    head_mask[0, 1] = 0.0
+    logits = session.run([contract.LOGITS], {
+        contract.PIXEL_VALUES: run.pixel_values,
+        contract.PATCH_MASK: images.patch_mask(set(), page.spec),
+        contract.head_mask_input("encoder"): head_mask,
+    })[0][0]
+    np.testing.assert_allclose(run.result.logits, logits, atol=1e-6)
+    assert not np.allclose(run.result.logits, baseline_logits, atol=1e-6)
+    np.testing.assert_array_equal(run.baseline.logits, baseline_logits)  # "before" is the unablated run
+    assert page.predictions.before == images.top_classes(baseline_logits, window.model.meta.labels)
+    assert page.before_map.isVisibleTo(page)
+
+    window.workspace.selection.reset_heads()
+    run = settled(window).current
+    assert run.head_masks is None
+    np.testing.assert_array_equal(run.result.logits, baseline_logits)  # reset restores the output bit for bit

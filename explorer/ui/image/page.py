@@ -56,9 +56,15 @@ class ImageRun:
     picture: Picture
     hidden: frozenset[int] = frozenset()
     pixel_values: np.ndarray | None = None  # (1, C, H, W), filled on the worker thread
-    baseline: RunResult | None = None  # the run with nothing hidden
+    baseline: RunResult | None = None  # the run with nothing hidden and every head kept
+    head_masks: dict | None = None  # per stack (layers, heads), or None when every head is kept
     result: RunResult | None = None
     rollouts: dict = field(default_factory=dict)  # (id of the stack, fusion, discard) -> (T, T)
+
+    @property
+    def altered(self) -> bool:
+        """Patches hidden or heads ablated: the page then shows the baseline beside the result."""
+        return bool(self.hidden) or self.head_masks is not None
 
 
 def _side_label(tooltip: str) -> QLabel:
@@ -99,7 +105,7 @@ class ImagePage(QWidget):
         self.strip = ImageStrip()
         self.original = _side_label("The original image (the part the model sees)")
         self.model_input = _side_label("The exact input the model saw: resized, cropped and normalised, shown back")
-        self.before_map = _side_label("The same map before patches were hidden")
+        self.before_map = _side_label("The same map before patches were hidden or heads ablated")
         self.info = QLabel(HINT)  # what the map shows, or the patch under the mouse
         self.info.setWordWrap(True)
         self.banner = QLabel()  # an image that could not be read
@@ -250,14 +256,27 @@ class ImagePage(QWidget):
     def run_picture(self, picture: Picture) -> None:
         """Run the model on a new picture, nothing hidden."""
         if self.runner is not None:
-            self._request(ImageRun(picture))
+            self._request(ImageRun(picture, head_masks=self._head_feeds()))
 
     def set_hidden(self, hidden: frozenset[int]) -> None:
         """Hide these patches (as keys, patch_mask 0) and re-run the shown image."""
         base = self.current
         if base is None or frozenset(hidden) == base.hidden:
             return
-        self._request(ImageRun(base.picture, frozenset(hidden), base.pixel_values, base.baseline))
+        self._request(
+            ImageRun(base.picture, frozenset(hidden), base.pixel_values, base.baseline, self._head_feeds())
+        )
+
+    def rerun_with_heads(self) -> None:
+        """Heads were ablated or kept again in the model view: run the shown image with them."""
+        base = self.current
+        if base is None or self.runner is None:
+            return
+        self._request(ImageRun(base.picture, base.hidden, base.pixel_values, base.baseline, self._head_feeds()))
+
+    def _head_feeds(self) -> dict | None:
+        masks = self.selection.head_masks
+        return masks.feeds() if masks is not None else None
 
     def _hidden(self) -> frozenset[int]:
         return self.current.hidden if self.current is not None else frozenset()
@@ -269,11 +288,12 @@ class ImagePage(QWidget):
         def job() -> RunResult:
             if run.pixel_values is None:
                 run.pixel_values = images.preprocess(run.picture.pixels, spec)  # (1, C, H, W)
-            if not run.hidden:
+            if not run.altered:
                 return runner.run_pixels(run.pixel_values)
-            if run.baseline is None:  # hidden before the plain run came back: make it here
+            if run.baseline is None:  # altered before the plain run came back: make it here
                 run.baseline = runner.run_pixels(run.pixel_values)
-            return runner.run_pixels(run.pixel_values, patch_mask=images.patch_mask(run.hidden, spec))
+            patch_mask = images.patch_mask(run.hidden, spec) if run.hidden else None
+            return runner.run_pixels(run.pixel_values, head_masks=run.head_masks, patch_mask=patch_mask)
 
         if now:
             self.runs.run_now(job)
@@ -291,7 +311,7 @@ class ImagePage(QWidget):
         if self.model is None or run is None:
             return
         run.result = result
-        if not run.hidden:
+        if not run.altered:
             run.baseline = result
         new_image = self.current is None or self.current.picture is not run.picture
         self.current = run
@@ -301,7 +321,7 @@ class ImagePage(QWidget):
         self.overlay.set_hidden(run.hidden)
         self.clear_hidden.setEnabled(bool(run.hidden))
         after = images.top_classes(result.logits, self.model.meta.labels)
-        before = images.top_classes(run.baseline.logits, self.model.meta.labels) if run.hidden else None
+        before = images.top_classes(run.baseline.logits, self.model.meta.labels) if run.altered else None
         self.predictions.set_rankings(after, before)
         self.draw_maps()
 
@@ -358,10 +378,10 @@ class ImagePage(QWidget):
         head_maps = maps.head_values(stack, choice.layer, choice.token, choice.direction, spec)
         picture = images.input_picture(run.pixel_values, spec)
         self.heads.set_maps(picture, head_maps, spec, choice.head)
-        if run.hidden:
+        if run.altered:
             before = self.map_of(run.baseline, choice, run)
             _show_rgb(self.before_map, maps.blend(picture, before, spec, self._lut, self.controls.opacity_value()))
-        self.before_map.setVisible(bool(run.hidden))
+        self.before_map.setVisible(run.altered)
         self.info.setText(self._describe(choice, stack, values))
 
     def _describe(self, choice: maps.MapChoice, stack: StackAttention, values: np.ndarray) -> str:
