@@ -41,6 +41,7 @@ SHORTCUTS = """<table>
 <tr><td><b>Ctrl+E</b></td><td>Save the attention arrays as .npz</td></tr>
 <tr><td><b>Ctrl+Q</b></td><td>Quit</td></tr>
 <tr><td><b>Alt-click a token</b></td><td>Hide it as a key (attention_mask 0)</td></tr>
+<tr><td><b>Shift-click tokens</b></td><td>Choose several tokens: each one's, summed or averaged attention</td></tr>
 <tr><td><b>Double-click a token</b></td><td>Replace it by [MASK] (masked language models)</td></tr>
 <tr><td><b>Ctrl-click a head</b></td><td>Model view: ablate the head, or keep it again</td></tr>
 <tr><td><b>Ctrl+R</b></td><td>Reset heads: keep every head again</td></tr>

@@ -1,7 +1,8 @@
 """A row of the tokens the model really sees, each with its id underneath ("apple = 1").
 
-Click a token to focus it. Alt-click hides it as a key (its attention_mask entry 0),
-double-click replaces it by [MASK] (masked language models); each token's context menu offers the same.
+Click a token to focus it, Shift-click to add it to a set of tokens (or take it out).
+Alt-click hides it as a key (its attention_mask entry 0), double-click replaces it by [MASK]
+(masked language models); each token's context menu offers the same.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class TokenStrip(QScrollArea):
     token_clicked = Signal(int)
     hide_toggled = Signal(int)  # Alt-click: hide the token as a key, or show it again
     mask_toggled = Signal(int)  # double-click: replace the token by [MASK], or put it back
+    chosen_toggled = Signal(int)  # Shift-click: add the token to the chosen set, or take it out
 
     def __init__(self, title: str = "", parent: QWidget | None = None):
         super().__init__(parent)
@@ -56,6 +58,7 @@ class TokenStrip(QScrollArea):
         self._group.idClicked.connect(self.token_clicked)
         self._buttons: list[QToolButton] = []  # reused from run to run; extras are hidden
         self._count = 0
+        self._marks: tuple[frozenset[int], ...] = (frozenset(),) * 3  # hidden, masked, chosen
         self.can_mask = False  # whether the model has a [MASK] token to replace tokens by
         self.setFixedHeight(self._height())
 
@@ -112,8 +115,13 @@ class TokenStrip(QScrollArea):
     def button(self, index: int) -> QToolButton:
         return self._buttons[index]
 
-    def set_marks(self, hidden: frozenset[int], masked: frozenset[int], chosen: frozenset[int] = frozenset()) -> None:
-        """Draw hidden keys struck through on grey, [MASK]ed tokens and the chosen set outlined."""
+    def set_marks(
+        self, hidden: frozenset[int], masked: frozenset[int], chosen: frozenset[int] | None = None
+    ) -> None:
+        """Draw hidden keys struck through on grey, [MASK]ed tokens and the chosen set outlined
+        (None: the chosen set as it was)."""
+        self._marks = (frozenset(hidden), frozenset(masked), self._marks[2] if chosen is None else frozenset(chosen))
+        hidden, masked, chosen = self._marks
         for i, button in enumerate(self._buttons[: self._count]):
             marks = {"hidden_key": i in hidden, "masked": i in masked, "chosen": i in chosen}
             if any(button.property(name) != value for name, value in marks.items()):
@@ -121,6 +129,13 @@ class TokenStrip(QScrollArea):
                     button.setProperty(name, value)
                 button.style().unpolish(button)  # a dynamic property restyles only when polished again
                 button.style().polish(button)
+
+    def set_chosen(self, chosen: frozenset[int]) -> None:
+        """Outline the chosen token set (Shift-clicked), keeping the other marks."""
+        self.set_marks(*self._marks[:2], chosen)
+
+    def chosen(self) -> frozenset[int]:
+        return self._marks[2]
 
     def token_menu(self, index: int) -> QMenu:
         menu = QMenu(self)
@@ -144,6 +159,9 @@ class TokenStrip(QScrollArea):
             return True
         if event.modifiers() & Qt.KeyboardModifier.AltModifier:
             self.hide_toggled.emit(index)
+            return True
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self.chosen_toggled.emit(index)
             return True
         return False
 

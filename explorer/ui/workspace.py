@@ -158,6 +158,7 @@ class Workspace(QWidget):
                 continue  # image patches: the views name them; no strip of 65 patch labels
             strip = TokenStrip(_SEQUENCE_TITLES.get(ids_input, "") if len(model.meta.sequence_inputs) > 1 else "")
             strip.token_clicked.connect(lambda index, name=ids_input: self.focus_token(name, index))
+            strip.chosen_toggled.connect(lambda index, name=ids_input: self.focus_token(name, index, add=True))
             if ids_input != contract.TGT_IDS:  # the target is the model's own output: nothing to toggle
                 strip.hide_toggled.connect(lambda index, name=ids_input: self.toggle_hidden(name, index))
                 strip.mask_toggled.connect(lambda index, name=ids_input: self.toggle_masked(name, index))
@@ -300,9 +301,10 @@ class Workspace(QWidget):
         self.message_changed.emit(text)
 
     # -- tokens and the selection -------------------------------------------------------------
-    def focus_token(self, ids_input: str, index: int) -> None:
+    def focus_token(self, ids_input: str, index: int, add: bool = False) -> None:
         """Focus token `index` of sequence `ids_input` in the views: as a query where the
-        shown stack's queries come from that sequence, else as a key."""
+        shown stack's queries come from that sequence, else as a key. With `add` (Shift-click)
+        the token joins or leaves the chosen set instead."""
         if self.model is None or self.selection.stack_name is None:
             return
         stacks = self.model.meta.stacks
@@ -313,10 +315,11 @@ class Workspace(QWidget):
                 n for n, s in stacks.items() if ids_input in (s.queries, s.keys))
             self.selection.set_stack(name)
             spec = stacks[name]
+        focus = self.selection.toggle_token if add else self.selection.set_token
         if spec.queries == spec.keys:
-            self.selection.set_token(index)
+            focus(index)
         else:
-            self.selection.set_token(index, FROM if spec.queries == ids_input else TO)
+            focus(index, FROM if spec.queries == ids_input else TO)
 
     def _sync_strips(self) -> None:
         """Highlight the focused token in the strip of the sequence it belongs to."""
@@ -328,6 +331,7 @@ class Workspace(QWidget):
             focused_input = spec.queries if self.selection.direction == FROM else spec.keys
         for ids_input, strip in self.strips.items():
             strip.set_current(token if ids_input == focused_input else None)
+            strip.set_chosen(self.selection.chosen if ids_input == focused_input else frozenset())
 
     def shutdown(self) -> None:
         self._debounce.stop()

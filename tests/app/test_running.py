@@ -81,6 +81,21 @@ def test_clicking_a_token_focuses_it_in_the_views(window, bert_path, wait_for_re
         np.testing.assert_array_equal(lines.weight, attention[head, 2, lines.key])
 
 
+def test_shift_clicking_strip_tokens_chooses_a_set_in_the_views(qtbot, window, bert_path, wait_for_result):
+    window.open_path(bert_path, "the cat sat on the mat")
+    wait_for_result(window)
+    strip = window.workspace.strips["input_ids"]
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.mouseClick(strip.button(1), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(strip.button(3), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier)
+    selection = window.workspace.selection
+    assert selection.chosen == {1, 3} and selection.direction == FROM
+    assert strip.chosen() == {1, 3}
+    qtbot.mouseClick(strip.button(2), Qt.MouseButton.LeftButton)  # a plain click: one token again
+    assert selection.chosen == frozenset() and strip.chosen() == frozenset()
+
+
 def test_clicking_a_head_thumbnail_opens_it_everywhere(qtbot, window, bert_path, wait_for_result):
     window.open_path(bert_path, "the cat sat")
     result = wait_for_result(window)

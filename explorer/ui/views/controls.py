@@ -1,4 +1,5 @@
-"""Small widgets bound to a Selection: stack, layer and head choosers, head toggles, direction."""
+"""Small widgets bound to a Selection: stack, layer and head choosers, head toggles, direction,
+and how a chosen token set is shown."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QTabBar, QToolButton, QWidget
 
 from explorer.ui.views.colors import head_color
-from explorer.ui.views.selection import FROM, TO, Selection
+from explorer.ui.views.selection import EACH, FROM, MEAN, SUM, TO, Selection
 
 MEAN_LABEL = "mean of heads"
 
@@ -149,3 +150,25 @@ class DirectionSwitch(QCheckBox):
     def _sync(self) -> None:
         with QSignalBlocker(self):
             self.setChecked(self._selection.direction == TO)
+
+
+class HowBox(QComboBox):
+    """How a Shift-clicked token set is shown: each token's attention, or their sum or average.
+    Shown only while a set is chosen."""
+
+    CHOICES = ((EACH, "each token"), (SUM, "sum"), (MEAN, "average"))
+
+    def __init__(self, selection: Selection, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._selection = selection
+        self.setToolTip("The chosen tokens' attention: each token's own, or combined into one")
+        for how, label in self.CHOICES:
+            self.addItem(label, how)
+        self.currentIndexChanged.connect(lambda index: selection.set_how(self.itemData(index)))
+        selection.changed.connect(self._sync)
+        self._sync()
+
+    def _sync(self) -> None:
+        with QSignalBlocker(self):
+            self.setCurrentIndex(self.findData(self._selection.how))
+        self.setVisible(bool(self._selection.chosen))

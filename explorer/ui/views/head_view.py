@@ -9,6 +9,9 @@ looks as a translucent line would.) Weights under `MIN_WEIGHT` are not drawn (th
 all but invisible). Painting time grows with the number of lines times their length in
 pixels, so with no token focused the view draws the `MAX_LINES` strongest lines, shared
 among the visible heads (a focused token has at most one line per token and head).
+
+A Shift-clicked token set draws each token's lines, or its combined row (sum or mean): the
+chosen tokens join at one point just off their column, and the lines leave from there.
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from explorer.core.token_sets import combine
 from explorer.ui.views.base import SelectionView
 from explorer.ui.views.colors import BACKGROUND, FOREGROUND, SELECTED, head_color
-from explorer.ui.views.controls import DirectionSwitch, HeadToggles, LayerBox
+from explorer.ui.views.controls import DirectionSwitch, HeadToggles, HowBox, LayerBox
 from explorer.ui.views.line_bundle import LineBundle
-from explorer.ui.views.selection import FROM, TO, Selection
+from explorer.ui.views.selection import EACH, FROM, MEAN, TO, Selection
 from explorer.ui.views.token_axis import TokenAxis
 
 LEVELS = 8  # opacity steps
@@ -36,7 +40,8 @@ LINE_WIDTH = 2.0
 LINES_WIDTH = 320  # most pixels between the two token columns
 HEAD_SPREAD = 0.6  # of a token's height, over which the heads' line ends are spread
 COLUMN_REACH = 0.12  # the mouse is over a token column within this fraction of the gap
-HINT = "Hover or click a token to follow its attention; Esc clears, Up/Down move."
+JOIN = 0.08  # a combined token set's lines leave from this far off its column
+HINT = "Hover or click a token to follow its attention; Shift-click adds tokens; Esc clears, Up/Down move."
 
 
 def mixed(color: QColor, strength: float) -> QColor:
@@ -48,9 +53,9 @@ def mixed(color: QColor, strength: float) -> QColor:
 class Lines:
     """The lines drawn for one head: line i joins query[i] to key[i] with weight[i]."""
 
-    query: np.ndarray  # (n,) int
-    key: np.ndarray  # (n,) int
-    weight: np.ndarray  # (n,) float32, as in the attention array
+    query: np.ndarray  # (n,) int; a combined set's side: the mean of its indices (float)
+    key: np.ndarray  # (n,) int, likewise
+    weight: np.ndarray  # (n,) float32, as in the attention array (or combined from it)
 
     @staticmethod
     def of(matrix: np.ndarray, token: int | None, direction: str, limit: int = MAX_LINES) -> Lines:
@@ -70,6 +75,20 @@ class Lines:
         strong = weight >= MIN_WEIGHT
         return Lines(query[strong], key[strong], weight[strong])
 
+    @staticmethod
+    def of_set(matrix: np.ndarray, tokens: tuple[int, ...], how: str, direction: str) -> Lines:
+        """The lines of several tokens: each token's own (EACH), or their combined row (SUM, MEAN)
+        drawn from the middle of the set."""
+        if how == EACH:
+            parts = [Lines.of(matrix, token, direction) for token in tokens]
+            fields = ("query", "key", "weight")
+            return Lines(*(np.concatenate([getattr(part, name) for part in parts]) for name in fields))
+        weight = combine(matrix, tokens, how, direction)  # (K,) for FROM, (Q,) for TO
+        others, middle = np.arange(len(weight)), np.full(len(weight), float(np.mean(tokens)))
+        query, key = (middle, others) if direction == FROM else (others, middle)
+        strong = weight >= MIN_WEIGHT
+        return Lines(query[strong], key[strong], weight[strong])
+
 
 class HeadView(SelectionView):
     """The lines of the selected layer's visible heads; a focused token shows only its own."""
@@ -83,6 +102,8 @@ class HeadView(SelectionView):
         toolbar.addWidget(self.toggles, 1)
         self.direction_switch = DirectionSwitch(selection)
         toolbar.addWidget(self.direction_switch)
+        self.how_box = HowBox(selection)
+        toolbar.addWidget(self.how_box)
 
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground(BACKGROUND)
@@ -108,6 +129,7 @@ class HeadView(SelectionView):
         self.view_box.setXRange(0, 1, padding=0)
 
         self.marker = pg.ScatterPlotItem(size=9, pen=pg.mkPen(None), brush=pg.mkBrush(SELECTED))
+        self._join_pen = pg.mkPen(SELECTED, width=1.5)
         self.marker.setZValue(1)
         self.bundle = LineBundle()
         self.plot.addItem(self.bundle)
@@ -132,11 +154,19 @@ class HeadView(SelectionView):
 
     # -- drawing --------------------------------------------------------------------------
     @property
-    def focus(self) -> tuple[int | None, str]:
-        """The token whose lines are drawn: the one under the mouse, else the selected one."""
+    def focus(self) -> tuple[tuple[int, ...], str, str]:
+        """(tokens, direction, how) whose lines are drawn: the token under the mouse, else the
+        selected token or set."""
         if self.hovered is not None:
-            return self.hovered
-        return self.selection.token, self.selection.direction
+            token, direction = self.hovered
+            return (token,), direction, EACH
+        return self.selection.tokens, self.selection.direction, self.selection.how
+
+    @property
+    def joined(self) -> bool:
+        """Whether the lines drawn are a set's combined row."""
+        tokens, _, how = self.focus
+        return len(tokens) > 1 and how != EACH
 
     def _rebuild(self) -> None:
         stack = self.selection.stack
@@ -153,14 +183,19 @@ class HeadView(SelectionView):
 
     def _redraw(self) -> None:
         stack = self.selection.stack
-        token, direction = self.focus
+        tokens, direction, how = self.focus
         visible = sorted(self.selection.visible_heads) if stack else []
         limit = MAX_LINES // max(1, len(visible))
-        self.lines = {
-            head: Lines.of(stack.attentions[self.selection.layer, head], token, direction, limit) for head in visible
-        }
+        matrices = {head: stack.attentions[self.selection.layer, head] for head in visible}  # (Q, K) each
+        if len(tokens) > 1:
+            self.lines = {head: Lines.of_set(matrix, tokens, how, direction) for head, matrix in matrices.items()}
+        else:
+            token = tokens[0] if tokens else None
+            self.lines = {head: Lines.of(matrix, token, direction, limit) for head, matrix in matrices.items()}
         self._draw_lines()
-        self._draw_focus(token, direction)
+        self._draw_focus(tokens, direction)
+        if self.hovered is None:
+            self.readout.setText(self._set_text() if self.selection.chosen else HINT)
 
     def _draw_lines(self) -> None:
         """One group of segments per strength and head, weakest first. Token i spans [i, i + 1);
@@ -168,26 +203,33 @@ class HeadView(SelectionView):
         same pair stay side by side instead of hiding each other."""
         groups = []
         heads = len(self._pens)
+        tokens, direction, _ = self.focus
+        left = JOIN if self.joined and direction == FROM else 0.0  # a combined set's lines leave off its column
+        right = 1.0 - JOIN if self.joined and direction == TO else 1.0
         by_head = {}
         for head, lines in self.lines.items():
             end = 0.5 + HEAD_SPREAD * ((head + 0.5) / heads - 0.5)
-            level = np.minimum((lines.weight * LEVELS).astype(int), LEVELS - 1)  # (n,)
-            ends = np.stack([np.zeros(len(level)), lines.query + end, np.ones(len(level)), lines.key + end], axis=1)
+            level = np.minimum((lines.weight * LEVELS).astype(int), LEVELS - 1)  # (n,) a sum over 1 is full
+            n = len(level)
+            ends = np.stack([np.full(n, left), lines.query + end, np.full(n, right), lines.key + end], axis=1)
             by_head[head] = (level, ends)  # (n,), (n, 4)
         for level in range(LEVELS):
             for head, (levels, ends) in by_head.items():
                 groups.append((self._pens[head][level], ends[levels == level]))
+        if self.joined:  # the chosen tokens meet where their lines leave
+            column, join = (0.0, left) if direction == FROM else (1.0, right)
+            middle = float(np.mean(tokens)) + 0.5
+            groups.append((self._join_pen, np.array([[column, t + 0.5, join, middle] for t in tokens])))
         stack = self.selection.stack
         rows = max(len(stack.query_tokens), len(stack.key_tokens)) if stack else 0
         self.bundle.set_groups(groups, QRectF(0, 0, 1, rows))
 
-    def _draw_focus(self, token: int | None, direction: str) -> None:
+    def _draw_focus(self, tokens: tuple[int, ...], direction: str) -> None:
+        token = self.hovered[0] if self.hovered is not None else self.selection.token
         self.query_axis.set_highlight(token if direction == FROM else None)
         self.key_axis.set_highlight(token if direction == TO else None)
-        if token is None:
-            self.marker.setData([], [])
-        else:
-            self.marker.setData([0.0 if direction == FROM else 1.0], [token + 0.5])
+        column = 0.0 if direction == FROM else 1.0
+        self.marker.setData([column] * len(tokens), [t + 0.5 for t in tokens])
 
     # -- the mouse and the keys -----------------------------------------------------------
     def token_at(self, scene_pos: QPointF) -> tuple[int, str] | None:
@@ -229,8 +271,12 @@ class HeadView(SelectionView):
         if found is None or event.button() != Qt.MouseButton.LeftButton:
             return
         token, direction = found
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self.selection.toggle_token(token, direction)
+            return
         pinned = (self.selection.token, self.selection.direction)
-        self.selection.set_token(None if found == pinned else token, direction)
+        alone = not self.selection.chosen  # a plain click on a chosen token keeps it, alone
+        self.selection.set_token(None if found == pinned and alone else token, direction)
 
     def keyPressEvent(self, event) -> None:
         key = event.key()
@@ -245,6 +291,15 @@ class HeadView(SelectionView):
             self.selection.set_token(token)
         else:
             super().keyPressEvent(event)
+
+    def _set_text(self) -> str:
+        stack, tokens = self.selection.stack, self.selection.tokens
+        names = ", ".join(repr((stack.query_tokens if self.selection.direction == FROM else stack.key_tokens)[t])
+                          for t in tokens)
+        how = {EACH: "each one's", MEAN: "their averaged"}.get(self.selection.how, "their summed")
+        if self.selection.direction == FROM:
+            return f"{len(tokens)} queries {names}: {how} attention over the keys"
+        return f"{len(tokens)} keys {names}: {how} attention received"
 
     def _token_text(self, token: int, direction: str) -> str:
         stack = self.selection.stack

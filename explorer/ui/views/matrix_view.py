@@ -1,4 +1,7 @@
-"""Matrix view: the [queries x keys] attention of one head (or the mean of heads) as a heatmap."""
+"""Matrix view: the [queries x keys] attention of one head (or the mean of heads) as a heatmap.
+
+A Shift-clicked token set is outlined; its summed or averaged row (column, for attention to the
+tokens) is drawn as one more strip of cells, half a cell below (right of) the matrix."""
 
 from __future__ import annotations
 
@@ -7,16 +10,23 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QCheckBox, QGraphicsRectItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from explorer.core.result import StackAttention
+from explorer.core.token_sets import combine
 from explorer.ui.views.base import SelectionView
 from explorer.ui.views.colors import BACKGROUND, FOREGROUND, NOT_ALLOWED, SELECTED, heatmap
-from explorer.ui.views.controls import HeadBox, LayerBox
-from explorer.ui.views.selection import FROM, Selection
+from explorer.ui.views.controls import HeadBox, HowBox, LayerBox
+from explorer.ui.views.selection import EACH, FROM, MEAN, SUM, Selection
 from explorer.ui.views.token_axis import TokenAxis
 
-HINT = "Hover a cell to read its value; click it to focus its query (its key when showing attention to a token)."
+HINT = (
+    "Hover a cell to read its value; click it to focus its query (its key when showing attention to a token); "
+    "Shift-click adds tokens."
+)
+STRIP_GAP = 0.5  # cells between the matrix and a token set's combined strip
+HOW_WORDS = {SUM: "sum", MEAN: "average"}
 
 
 def allowed_cells(stack: StackAttention) -> np.ndarray:
@@ -44,6 +54,8 @@ class MatrixView(SelectionView):
         toolbar = QHBoxLayout()
         toolbar.addWidget(LayerBox(selection))
         toolbar.addWidget(HeadBox(selection))
+        self.how_box = HowBox(selection)
+        toolbar.addWidget(self.how_box)
         toolbar.addStretch(1)
         # Masked keys and the causal future are greyed; unticked, their cells show the values
         # the model really holds there (exactly 0).
@@ -77,7 +89,13 @@ class MatrixView(SelectionView):
         self.focus_outline = QGraphicsRectItem()
         self.focus_outline.setPen(pg.mkPen(SELECTED, width=2, cosmetic=True))
         self.focus_outline.setZValue(2)
-        for item in (self.image, self.not_allowed, self.focus_outline):
+        self.combined = pg.ImageItem(axisOrder="row-major")  # a token set's combined row, as cells
+        self.combined.setColorMap(heatmap())
+        self.combined_row: np.ndarray | None = None  # (keys,) or (queries,) as drawn, None when not drawn
+        self._set_pen = QPen(pg.mkPen(SELECTED, width=2, cosmetic=True))
+        self._set_pen.setStyle(Qt.PenStyle.DashLine)
+        self.set_outlines: list[QGraphicsRectItem] = []  # the chosen tokens other than the focused one
+        for item in (self.image, self.not_allowed, self.focus_outline, self.combined):
             self.plot.addItem(item)
         self.color_bar = pg.ColorBarItem(colorMap=heatmap(), interactive=False, width=15, colorMapMenu=False)
         self.color_bar.setImageItem(self.image, insert_in=self.plot)
@@ -99,6 +117,7 @@ class MatrixView(SelectionView):
         self.matrix: np.ndarray | None = None  # (queries, keys) exactly as shown
         self.allowed: np.ndarray | None = None  # (queries, keys) bool
         self.extent = QRectF(0, 0, 1, 1)
+        self._strip_side: str | None = None  # where the combined strip is (FROM: below, TO: right), for ranging
         self.refresh()
 
     # -- drawing --------------------------------------------------------------------------
@@ -120,6 +139,7 @@ class MatrixView(SelectionView):
         self.extent = QRectF(0, 0, keys, queries)  # one unit per cell
         self.not_allowed.setImage(overlay, levels=(0, 255), rect=self.extent)
         self._show_not_allowed()
+        self._strip_side = None
         self.view_box.setRange(self.extent, padding=0)
 
     def _show_not_allowed(self) -> None:
@@ -132,7 +152,11 @@ class MatrixView(SelectionView):
         self.matrix = selection.matrix()
         if self.matrix is None:
             self.image.clear()
+            self.combined.clear()
+            self.combined_row = None
             self.focus_outline.setVisible(False)
+            for outline in self.set_outlines:
+                outline.setVisible(False)
             self.plot.setTitle("")
             return
         shown = self.matrix[self.allowed] if self.allowed is not None else self.matrix
@@ -140,8 +164,14 @@ class MatrixView(SelectionView):
         self.image.setImage(self.matrix, autoLevels=False, rect=self.extent)
         self.color_bar.setLevels((0.0, high if high > 0 else 1.0))
         head = "mean of heads" if selection.head is None else f"head {selection.head}"
-        self.plot.setTitle(f"{selection.stack_name} · layer {selection.layer} · {head}", color=FOREGROUND)
+        title = f"{selection.stack_name} · layer {selection.layer} · {head}"
         self._draw_focus()
+        self._draw_combined(high)
+        if self.combined_row is not None:
+            title += f" · {'below' if selection.direction == FROM else 'right'}: {self._set_words()}"
+            if selection.how == SUM:  # not the colour bar's scale
+                title += f" (0 to {value_text(self.combined_row.max())})"
+        self.plot.setTitle(title, color=FOREGROUND)
 
     def _draw_focus(self) -> None:
         queries, keys = self.matrix.shape
@@ -155,6 +185,49 @@ class MatrixView(SelectionView):
         rect = QRectF(0, token, keys, 1) if from_query else QRectF(token, 0, 1, queries)
         self.focus_outline.setRect(rect)
         self.focus_outline.setVisible(True)
+        others = sorted(self.selection.chosen - {token})
+        while len(self.set_outlines) < len(others):
+            outline = QGraphicsRectItem()
+            outline.setPen(self._set_pen)
+            outline.setZValue(2)
+            self.plot.addItem(outline)
+            self.set_outlines.append(outline)
+        for i, outline in enumerate(self.set_outlines):
+            outline.setVisible(i < len(others))
+            if i < len(others):
+                t = others[i]
+                outline.setRect(QRectF(0, t, keys, 1) if from_query else QRectF(t, 0, 1, queries))
+
+    def _draw_combined(self, high: float) -> None:
+        """The chosen set's summed or averaged row as a strip of cells beside the matrix. An
+        average shares the matrix's colours; a sum (up to the set's size) gets its own scale."""
+        selection = self.selection
+        side = selection.direction if selection.chosen and selection.how != EACH else None
+        if side is None:
+            self.combined_row = None
+            self.combined.clear()
+        else:
+            self.combined_row = combine(self.matrix, selection.tokens, selection.how, side)  # (K,) or (Q,)
+            top = float(self.combined_row.max()) if selection.how == SUM else high
+            cells = self.combined_row[None, :] if side == FROM else self.combined_row[:, None]  # (1, K) or (Q, 1)
+            self.combined.setImage(cells, levels=(0.0, top if top > 0 else 1.0), rect=self.strip_rect())
+        if side != self._strip_side:  # make room for the strip, or give it back
+            self._strip_side = side
+            self.view_box.setRange(self.extent if side is None else self.extent.united(self.strip_rect()), padding=0)
+
+    def strip_rect(self) -> QRectF:
+        """Where the combined strip lies, in cells."""
+        queries, keys = self.extent.height(), self.extent.width()
+        if self.selection.direction == FROM:
+            return QRectF(0, queries + STRIP_GAP, keys, 1)
+        return QRectF(keys + STRIP_GAP, 0, 1, queries)
+
+    def _set_words(self) -> str:
+        stack, selection = self.selection.stack, self.selection
+        tokens = stack.query_tokens if selection.direction == FROM else stack.key_tokens
+        names = ", ".join(repr(tokens[t]) for t in selection.tokens)
+        kind = "queries" if selection.direction == FROM else "keys"
+        return f"{HOW_WORDS[selection.how]} of {kind} {names}"
 
     # -- the mouse ------------------------------------------------------------------------
     def cell_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
@@ -176,13 +249,39 @@ class MatrixView(SelectionView):
             text += "  (not allowed: masked key or causal future)"
         return text
 
+    def strip_at(self, scene_pos: QPointF) -> int | None:
+        """The index along the combined strip under a scene position (a key for FROM, a query
+        for TO), or None."""
+        if self.combined_row is None or not self.view_box.sceneBoundingRect().contains(scene_pos):
+            return None
+        point = self.view_box.mapSceneToView(scene_pos)
+        if not self.strip_rect().contains(point):
+            return None
+        index = math.floor(point.x() if self.selection.direction == FROM else point.y())
+        return index if 0 <= index < len(self.combined_row) else None
+
+    def strip_text(self, index: int) -> str:
+        stack = self.selection.stack
+        other = f"key {index} {stack.key_tokens[index]!r}" if self.selection.direction == FROM else (
+            f"query {index} {stack.query_tokens[index]!r}")
+        return f"{self._set_words()} → {other}: {value_text(self.combined_row[index])}"
+
     def _on_hover(self, scene_pos: QPointF) -> None:
-        cell = self.cell_at(scene_pos)
-        self.readout.setText(HINT if cell is None else self.cell_text(*cell))
+        cell, along = self.cell_at(scene_pos), self.strip_at(scene_pos)
+        if cell is not None:
+            self.readout.setText(self.cell_text(*cell))
+        elif along is not None:
+            self.readout.setText(self.strip_text(along))
+        else:
+            self.readout.setText(HINT)
 
     def _on_click(self, event) -> None:
         cell = self.cell_at(event.scenePos())
         if cell is None or event.button() != Qt.MouseButton.LeftButton:
             return
         query, key = cell
-        self.selection.set_token(query if self.selection.direction == FROM else key)
+        token = query if self.selection.direction == FROM else key
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self.selection.toggle_token(token)
+        else:
+            self.selection.set_token(token)

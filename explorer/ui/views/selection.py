@@ -3,6 +3,9 @@
 One `Selection` is shared by all views. Views draw from it and write to it (a thumbnail
 click opens a head, a token click focuses a token); every change is announced once, so
 each view redraws once per action however many fields it touched.
+
+Shift-click builds a set of tokens (`chosen`) whose attention the views show together: each
+token's own, or their sum or mean (`how`). Any plain focus change lets the set go.
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ from PySide6.QtCore import QObject, Signal
 
 from explorer.core.ablation import HeadMasks
 from explorer.core.result import StackAttention
+from explorer.core.token_sets import MEAN, SUM
 
 FROM = "from"  # the focused token is a query: its attention over the keys
 TO = "to"  # the focused token is a key: the attention it receives from the queries
 DIRECTIONS = (FROM, TO)
+EACH = "each"  # a token set shows every token's own attention
+HOWS = (EACH, SUM, MEAN)  # how a token set's attention is shown
 
 
 class Selection(QObject):
@@ -33,6 +39,8 @@ class Selection(QObject):
         self._layer = 0
         self._head: int | None = 0
         self._token: int | None = None
+        self._chosen: frozenset[int] = frozenset()  # Shift-clicked tokens: empty, or two and more
+        self._how = EACH
         self._direction = FROM
         self._visible_heads: frozenset[int] = frozenset()
         self._heads_known = 0  # head count the visible set was made for
@@ -66,6 +74,24 @@ class Selection(QObject):
         return self._token
 
     @property
+    def chosen(self) -> frozenset[int]:
+        """The Shift-clicked token set (indices like `token`'s): empty, or at least two tokens,
+        the focused one among them."""
+        return self._chosen
+
+    @property
+    def tokens(self) -> tuple[int, ...]:
+        """The tokens whose attention is shown, in order: the chosen set, else the focused token."""
+        if self._chosen:
+            return tuple(sorted(self._chosen))
+        return () if self._token is None else (self._token,)
+
+    @property
+    def how(self) -> str:
+        """How a chosen set is shown: EACH token's own attention, or their SUM or MEAN."""
+        return self._how
+
+    @property
     def direction(self) -> str:
         return self._direction
 
@@ -85,7 +111,10 @@ class Selection(QObject):
 
     # -- changes --------------------------------------------------------------------------
     def set_stacks(self, stacks: Mapping[str, StackAttention]) -> None:
-        """New data (a new input or model). Keeps stack, layer, head and focus where they still fit."""
+        """New data (a new input or model). Keeps stack, layer, head and focus where they still fit,
+        and the chosen set only where the tokens are the same (a re-run with a head ablated)."""
+        if _tokens_of(stacks) != _tokens_of(self._stacks):
+            self._chosen = frozenset()
         self._stacks = dict(stacks)
         if self._stack_name not in self._stacks:
             self._stack_name = next(iter(self._stacks), None)
@@ -127,7 +156,26 @@ class Selection(QObject):
         self.open_head(layer, None if column == stack.heads else column)
 
     def set_token(self, token: int | None, direction: str | None = None) -> None:
-        self._apply(token=token, direction=direction or self._direction)
+        """Focus one token (None: none); a chosen set is let go."""
+        self._apply(token=token, direction=direction or self._direction, chosen=frozenset())
+
+    def toggle_token(self, token: int, direction: str | None = None) -> None:
+        """Shift-click: add `token` to the chosen set (which starts from the focused token), or
+        take it out. A token of the other direction starts afresh from that token alone."""
+        direction = direction or self._direction
+        if direction != self._direction:
+            self.set_token(token, direction)
+            return
+        start = self._chosen or ({self._token} if self._token is not None else set())
+        chosen = frozenset(start ^ {token})
+        kept = self._token if self._token in chosen else min(chosen, default=None)
+        focused = token if token in chosen else kept  # one taken out: focus stays on a token still chosen
+        self._apply(token=focused, chosen=chosen if len(chosen) > 1 else frozenset())
+
+    def set_how(self, how: str) -> None:
+        if how not in HOWS:
+            raise ValueError(f"how must be one of {HOWS}, got {how!r}")
+        self._apply(how=how)
 
     def set_direction(self, direction: str) -> None:
         if direction not in DIRECTIONS:
@@ -167,7 +215,7 @@ class Selection(QObject):
 
     # -- keeping the fields consistent ----------------------------------------------------
     def _fields(self) -> tuple:
-        return self._layer, self._head, self._token, self._direction, self._visible_heads
+        return self._layer, self._head, self._token, self._chosen, self._how, self._direction, self._visible_heads
 
     def _apply(self, **values) -> None:
         before = self._fields()
@@ -180,7 +228,7 @@ class Selection(QObject):
     def _clamp(self) -> None:
         stack = self.stack
         if stack is None:
-            self._layer, self._head, self._token = 0, 0, None
+            self._layer, self._head, self._token, self._chosen = 0, 0, None, frozenset()
             return
         self._layer = min(max(self._layer, 0), stack.layers - 1)
         if self._head is not None:
@@ -192,3 +240,12 @@ class Selection(QObject):
         tokens = len(stack.query_tokens) if self._direction == FROM else len(stack.key_tokens)
         if self._token is not None and not 0 <= self._token < tokens:
             self._token = None
+        chosen = frozenset(t for t in self._chosen if 0 <= t < tokens)
+        if chosen and self._token not in chosen:
+            self._token = min(chosen)
+        self._chosen = chosen if len(chosen) > 1 else frozenset()
+
+
+def _tokens_of(stacks: Mapping[str, StackAttention]) -> dict[str, tuple]:
+    """What the chosen set's indices refer to: each stack's query and key tokens."""
+    return {name: (s.query_tokens, s.key_tokens) for name, s in stacks.items()}
