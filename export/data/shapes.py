@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,16 +23,19 @@ import numpy as np
 
 CLASSES = ("circle", "square", "triangle", "star", "cross", "ring")
 
-# Star-shaped outlines as (points, inner radius): the boundary runs straight from an outer
-# vertex at radius 1 to an inner vertex at the given radius, half a point further round.
-# A regular n-gon is the "star" whose inner vertex lies on its edge: radius cos(pi / n).
+# Star-shaped outlines as (points, inner radius, angle of the first point): the boundary runs
+# straight from an outer vertex at radius 1 to an inner vertex at the given radius, half a
+# point further round. A regular n-gon is the "star" whose inner vertex lies on its edge:
+# radius cos(pi / n). The angles make rotation 0 upright (y points down): a square on its
+# side, a triangle and a star with a point at the top.
 _OUTLINES = {
-    "square": (4, np.cos(np.pi / 4)),
-    "triangle": (3, np.cos(np.pi / 3)),
-    "star": (5, 0.42),
+    "square": (4, np.cos(np.pi / 4), np.pi / 4),
+    "triangle": (3, np.cos(np.pi / 3), -np.pi / 2),
+    "star": (5, 0.42, -np.pi / 2),
 }
 _RING_INNER = 0.55  # hole radius as a fraction of the outer radius
 _CROSS_ARM = 0.33  # half-width of the cross's bars, as a fraction of its radius
+_CROSS_LENGTH = np.sqrt(1 - _CROSS_ARM**2)  # half-length: the bar ends' corners touch the circumcircle
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,9 @@ class ShapesConfig:
     size: int = 32
     radius: tuple[float, float] = (0.16, 0.3)  # circumradius of the target shape
     min_contrast: float = 0.45  # least RGB distance between the shape and the background under it
+    min_luma_contrast: float = 0.0  # least brightness difference between them
+    antialias: int = 1  # shape edges from antialias x antialias samples per pixel (1: hard edges)
+    rotation: float = 180.0  # shapes turn by up to this many degrees either way
     texture: float = 0.25  # largest amplitude of the stripes and of the blotchy noise
     pixel_noise: float = 0.03  # std of per-pixel noise over the finished image
     lines: int = 4  # up to this many thin lines per image
@@ -62,12 +69,18 @@ class ShapesConfig:
 class ShapeBatch:
     images: np.ndarray  # (B, H, W, 3) float32 in [0, 1]
     labels: np.ndarray  # (B,) int64 index into CLASSES
-    masks: np.ndarray  # (B, H, W) bool, True where the target shape lies
+    masks: np.ndarray  # (B, H, W) bool, True where the target shape covers at least half the pixel
 
 
-def _pixel_grid(size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel-centre coordinates, (1, H, W) each, y down and x right."""
-    coords = np.arange(size, dtype=np.float32) + 0.5
+def _uniform(rng: np.random.Generator, low, high, shape) -> np.ndarray:
+    """Uniform float32 draws in [low, high); float32 halves the work over float64."""
+    return low + (high - low) * rng.random(shape, dtype=np.float32)
+
+
+def _pixel_grid(size: int, samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Sample coordinates, (1, H * samples, W * samples) each, y down and x right: the centres of
+    a samples x samples grid inside every pixel (pixel centres for samples=1)."""
+    coords = (np.arange(size * samples, dtype=np.float32) + 0.5) / samples
     yy, xx = np.meshgrid(coords, coords, indexing="ij")
     return yy[None], xx[None]
 
@@ -84,19 +97,38 @@ def _outline_radius(angle: np.ndarray, points: int, inner: float) -> np.ndarray:
     return dy / (np.cos(a) * dy - np.sin(a) * dx)
 
 
-def shape_masks(labels: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Inside tests in shape coordinates (centred, rotated, radius 1); (B, H, W) bool."""
+def _inside(name: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Inside test for one class in shape coordinates (centred, rotated, circumradius 1)."""
     rho = np.hypot(u, v)
-    angle = np.arctan2(v, u)
-    inside = {
-        "circle": rho <= 1.0,
-        "ring": (rho <= 1.0) & (rho >= _RING_INNER),
-        "cross": (np.maximum(np.abs(u), np.abs(v)) <= 0.95) & (np.minimum(np.abs(u), np.abs(v)) <= _CROSS_ARM),
-    }
-    for name, (points, inner) in _OUTLINES.items():
-        inside[name] = rho <= _outline_radius(angle, points, inner)
-    stacked = np.stack([inside[name] for name in CLASSES])  # (classes, B, H, W)
-    return stacked[labels, np.arange(len(labels))]
+    if name == "circle":
+        return rho <= 1.0
+    if name == "ring":
+        return (rho <= 1.0) & (rho >= _RING_INNER)
+    if name == "cross":
+        return (np.maximum(abs(u), abs(v)) <= _CROSS_LENGTH) & (np.minimum(abs(u), abs(v)) <= _CROSS_ARM)
+    points, inner, first_point = _OUTLINES[name]
+    return rho <= _outline_radius(np.arctan2(v, u) - first_point, points, inner)
+
+
+def shape_masks(labels: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Where each image's shape lies, given (B, H, W) shape coordinates; (B, H, W) bool."""
+    u, v = np.broadcast_arrays(u, v)
+    masks = np.zeros(u.shape, bool)
+    for index, name in enumerate(CLASSES):
+        chosen = labels == index
+        if chosen.any():
+            masks[chosen] = _inside(name, u[chosen], v[chosen])
+    return masks
+
+
+def _shape_coverage(labels, cy, cx, radius, rotation, size: int, samples: int) -> np.ndarray:
+    """Share of each pixel the shape covers, (B, H, W) float32, from samples x samples points per pixel."""
+    yy, xx = _pixel_grid(size, samples)
+    dy, dx = (yy - cy) / radius, (xx - cx) / radius  # (B, H*s, W*s), in circumradii
+    u = dx * np.cos(rotation) + dy * np.sin(rotation)
+    v = -dx * np.sin(rotation) + dy * np.cos(rotation)
+    inside = shape_masks(labels, u, v)  # (B, H*s, W*s)
+    return inside.reshape(len(labels), size, samples, size, samples).mean(axis=(2, 4), dtype=np.float32)
 
 
 def _background(rng: np.random.Generator, batch: int, size: int, config: ShapesConfig) -> np.ndarray:
@@ -104,81 +136,93 @@ def _background(rng: np.random.Generator, batch: int, size: int, config: ShapesC
     yy, xx = _pixel_grid(size)
     y, x = yy / size, xx / size  # (1, H, W) in [0, 1]
 
-    angle = rng.uniform(0, 2 * np.pi, (batch, 1, 1))
+    angle = _uniform(rng, 0, 2 * np.pi, (batch, 1, 1))
     t = (x - 0.5) * np.cos(angle) + (y - 0.5) * np.sin(angle) + 0.5  # (B, H, W) about [0, 1]
-    c0, c1 = rng.uniform(0, 1, (2, batch, 1, 1, 3))
+    c0, c1 = _uniform(rng, 0, 1, (2, batch, 1, 1, 3))
     image = c0 + (c1 - c0) * t[..., None]  # (B, H, W, 3)
 
-    stripe_angle = rng.uniform(0, np.pi, (batch, 1, 1))
-    frequency = rng.uniform(2, 8, (batch, 1, 1))  # stripes across the image
-    phase = rng.uniform(0, 2 * np.pi, (batch, 1, 1))
+    stripe_angle = _uniform(rng, 0, np.pi, (batch, 1, 1))
+    frequency = _uniform(rng, 2, 8, (batch, 1, 1))  # stripes across the image
+    phase = _uniform(rng, 0, 2 * np.pi, (batch, 1, 1))
     wave = np.sin(2 * np.pi * frequency * (x * np.cos(stripe_angle) + y * np.sin(stripe_angle)) + phase)
-    stripe_colour = rng.uniform(-1, 1, (batch, 1, 1, 3)) * rng.uniform(0, config.texture, (batch, 1, 1, 1))
+    stripe_colour = _uniform(rng, -1, 1, (batch, 1, 1, 3)) * _uniform(rng, 0, config.texture, (batch, 1, 1, 1))
     image += wave[..., None] * stripe_colour
 
     cells = 4
-    blotches = rng.uniform(-1, 1, (batch, cells, cells, 3))
+    blotches = _uniform(rng, -1, 1, (batch, cells, cells, 3))
     blotches = blotches.repeat(size // cells + 1, axis=1).repeat(size // cells + 1, axis=2)[:, :size, :size]
-    image += blotches * rng.uniform(0, config.texture, (batch, 1, 1, 1))
+    image += blotches * _uniform(rng, 0, config.texture, (batch, 1, 1, 1))
     return image
 
 
-def _segment_distance(yy, xx, y0, x0, y1, x1) -> np.ndarray:
-    """Distance from each pixel to the segments (y0, x0)-(y1, x1); endpoints (B, K, 1, 1)."""
-    dy, dx = y1 - y0, x1 - x0
-    t = ((yy - y0) * dy + (xx - x0) * dx) / np.maximum(dy * dy + dx * dx, 1e-6)
-    t = np.clip(t, 0, 1)
-    return np.hypot(yy - (y0 + t * dy), xx - (x0 + t * dx))  # (B, K, H, W)
-
-
-def _paint(image: np.ndarray, where: np.ndarray, colours: np.ndarray) -> np.ndarray:
-    """Paint K layers, later ones on top: where (B, K, H, W) bool; colours (B, K, 3), one per layer,
-    or an (B, H, W, 3) field that all layers show."""
+def _stamp(image: np.ndarray, keep: np.ndarray, y: np.ndarray, x: np.ndarray, colours: np.ndarray) -> None:
+    """Paint pixels in place: keep, y, x (B, K, P) for P candidate pixels of each of K items;
+    colours (B, K, 3) per item or (B, K, P, 3) per pixel. Later items land on top."""
+    size = image.shape[1]
+    keep = keep & (y >= 0) & (y < size) & (x >= 0) & (x < size)
+    b = np.broadcast_to(np.arange(len(image))[:, None, None], keep.shape)
     if colours.ndim == 3:
-        top = where.shape[1] - 1 - np.argmax(where[:, ::-1], axis=1)  # (B, H, W) the last layer painted there
-        colours = np.take_along_axis(colours, top.reshape(len(top), -1, 1), axis=1).reshape(image.shape)
-    return np.where(where.any(axis=1)[..., None], colours, image)
+        colours = np.broadcast_to(colours[:, :, None, :], keep.shape + (3,))
+    image[b[keep], y[keep], x[keep]] = colours[keep]
 
 
-def _clutter(rng: np.random.Generator, image: np.ndarray, config: ShapesConfig) -> np.ndarray:
-    """Thin lines, small dots and noise blobs, each up to its configured count, painted over `image`."""
+def _clutter(rng: np.random.Generator, image: np.ndarray, config: ShapesConfig) -> None:
+    """Thin lines, small dots and noise blobs, each up to its configured count, painted in place.
+
+    Each item is drawn only over the few pixels it can touch (a window, or points along a line).
+    """
     batch, size = image.shape[0], image.shape[1]
-    yy, xx = _pixel_grid(size)
-    yy, xx = yy[:, None], xx[:, None]  # (1, 1, H, W)
 
-    def count_mask(most: int) -> np.ndarray:  # (B, K, 1, 1): which of the K items each image has
-        present = rng.integers(0, most + 1, (batch, 1, 1, 1))
-        return np.arange(most)[None, :, None, None] < present
+    def present(most: int) -> np.ndarray:  # (B, K, 1): which of the K items each image has
+        count = rng.integers(0, most + 1, (batch, 1, 1))
+        return np.arange(most)[None, :, None] < count
 
-    def points(k: int) -> tuple[np.ndarray, np.ndarray]:
-        return rng.uniform(0, size, (2, batch, k, 1, 1))
+    def window(cy, cx, reach: int):  # rows, columns and offsets from the centre of the pixels around each item
+        offsets = np.arange(-reach, reach + 1)
+        y, x = np.broadcast_arrays(np.floor(cy) + offsets[:, None], np.floor(cx) + offsets[None, :])  # (B, K, w, w)
+        y, x = y.reshape(y.shape[:2] + (-1,)).astype(np.int64), x.reshape(x.shape[:2] + (-1,)).astype(np.int64)
+        return y, x, y + 0.5 - cy[..., 0], x + 0.5 - cx[..., 0]  # (B, K, P) each
 
     if config.lines:
-        (y0, x0), (y1, x1) = points(config.lines), points(config.lines)
-        lines = (_segment_distance(yy, xx, y0, x0, y1, x1) < 0.5) & count_mask(config.lines)
-        image = _paint(image, lines, rng.uniform(0, 1, (batch, config.lines, 3)))
+        k = config.lines
+        y0, x0, y1, x1 = _uniform(rng, 0, size, (4, batch, k, 1))
+        t = np.linspace(0, 1, 2 * size, dtype=np.float32)  # two samples per pixel of the longest line
+        y, x = np.floor(y0 + t * (y1 - y0)).astype(np.int64), np.floor(x0 + t * (x1 - x0)).astype(np.int64)
+        _stamp(image, np.broadcast_to(present(k), y.shape), y, x, _uniform(rng, 0, 1, (batch, k, 3)))
     if config.dots:
-        cy, cx = points(config.dots)
-        radius = rng.uniform(*config.dot_radius_px, (batch, config.dots, 1, 1))
-        dots = (np.hypot(yy - cy, xx - cx) <= radius) & count_mask(config.dots)
-        image = _paint(image, dots, rng.uniform(0, 1, (batch, config.dots, 3)))
+        k = config.dots
+        cy, cx = _uniform(rng, 0, size, (2, batch, k, 1, 1))
+        radius = _uniform(rng, *config.dot_radius_px, (batch, k, 1))
+        y, x, dy, dx = window(cy, cx, int(np.ceil(config.dot_radius_px[1])))
+        _stamp(image, (np.hypot(dy, dx) <= radius) & present(k), y, x, _uniform(rng, 0, 1, (batch, k, 3)))
     if config.blobs:
-        cy, cx = points(config.blobs)
-        ry, rx = rng.uniform(*config.blob_radius_px, (2, batch, config.blobs, 1, 1))
-        blobs = (((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1) & count_mask(config.blobs)
-        speckle = rng.uniform(0, 1, (batch, size, size, 3))  # per-pixel colour noise, shared by the blobs
-        image = _paint(image, blobs, speckle)
-    return image
+        k = config.blobs
+        cy, cx = _uniform(rng, 0, size, (2, batch, k, 1, 1))
+        ry, rx = _uniform(rng, *config.blob_radius_px, (2, batch, k, 1))
+        y, x, dy, dx = window(cy, cx, int(np.ceil(config.blob_radius_px[1])))
+        inside = ((dy / ry) ** 2 + (dx / rx) ** 2 <= 1) & present(k)
+        _stamp(image, inside, y, x, _uniform(rng, 0, 1, y.shape + (3,)))  # per-pixel colour noise
 
 
-def _contrasting(colour: np.ndarray, under: np.ndarray, min_contrast: float) -> np.ndarray:
-    """Keep `colour` (B, 3) where it stands out from `under` (B, 3); else move half-way across the cube."""
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # Rec. 601 luma weights
+
+
+def _contrasting(colour: np.ndarray, under: np.ndarray, config: ShapesConfig) -> np.ndarray:
+    """Adjust shape colours (B, 3) so they stand out from the background under them (B, 3).
+
+    Too close in RGB: move half-way across the cube. Too close in brightness (luma): shift
+    all channels to put the shape `min_luma_contrast` darker or lighter than the background.
+    """
     far = np.where(under > 0.5, under - 0.5, under + 0.5)
-    close = np.linalg.norm(colour - under, axis=-1, keepdims=True) < min_contrast
-    return np.where(close, far, colour)
+    close = np.linalg.norm(colour - under, axis=-1, keepdims=True) < config.min_contrast
+    colour = np.where(close, far, colour)
+    luma, luma_under = colour @ _LUMA, under @ _LUMA  # (B,)
+    target = np.where(luma_under > 0.5, luma_under - config.min_luma_contrast, luma_under + config.min_luma_contrast)
+    dim = np.abs(luma - luma_under) < config.min_luma_contrast
+    return np.where(dim[:, None], np.clip(colour + (target - luma)[:, None], 0, 1), colour)
 
 
-def generate(batch: int, seed: int, config: ShapesConfig | None = None) -> ShapeBatch:
+def generate(batch: int, seed: int | Sequence[int], config: ShapesConfig | None = None) -> ShapeBatch:
     """`batch` images drawn from `seed` alone; the same seed always gives the same batch."""
     config = config or ShapesConfig()
     rng = np.random.default_rng(seed)
@@ -186,24 +230,21 @@ def generate(batch: int, seed: int, config: ShapesConfig | None = None) -> Shape
     labels = rng.integers(0, len(CLASSES), batch)
 
     image = _background(rng, batch, size, config)
-    image = _clutter(rng, image, config)
+    _clutter(rng, image, config)
 
-    radius = rng.uniform(*config.radius, (batch, 1, 1)) * size
-    cy, cx = rng.uniform(radius, size - radius, (2, batch, 1, 1))  # the whole circumcircle inside
-    rotation = rng.uniform(0, 2 * np.pi, (batch, 1, 1))
-    yy, xx = _pixel_grid(size)
-    dy, dx = (yy - cy) / radius, (xx - cx) / radius
-    u = dx * np.cos(rotation) + dy * np.sin(rotation)
-    v = -dx * np.sin(rotation) + dy * np.cos(rotation)
-    masks = shape_masks(labels, u, v)  # (B, H, W)
+    radius = _uniform(rng, *config.radius, (batch, 1, 1)) * size
+    cy, cx = _uniform(rng, radius, size - radius, (2, batch, 1, 1))  # the whole circumcircle inside
+    rotation = np.deg2rad(_uniform(rng, -config.rotation, config.rotation, (batch, 1, 1)))
+    coverage = _shape_coverage(labels, cy, cx, radius, rotation, size, config.antialias)  # (B, H, W)
 
-    under = (image * masks[..., None]).sum(axis=(1, 2)) / np.maximum(masks.sum(axis=(1, 2))[:, None], 1)
-    colour = _contrasting(rng.uniform(0, 1, (batch, 3)), np.clip(under, 0, 1), config.min_contrast)
-    image = np.where(masks[..., None], colour[:, None, None, :], image)
+    alpha = coverage[..., None]
+    under = (image * alpha).sum(axis=(1, 2)) / np.maximum(alpha.sum(axis=(1, 2)), 1e-6)  # (B, 3)
+    colour = _contrasting(_uniform(rng, 0, 1, (batch, 3)), np.clip(under, 0, 1), config)
+    image = image * (1 - alpha) + colour[:, None, None, :] * alpha
+    masks = coverage >= 0.5
 
-    image += rng.normal(0, config.pixel_noise, image.shape)
-    images = np.clip(image, 0, 1).astype(np.float32)
-    return ShapeBatch(images, labels.astype(np.int64), masks)
+    image += config.pixel_noise * rng.standard_normal(image.shape, dtype=np.float32)
+    return ShapeBatch(np.clip(image, 0, 1, dtype=np.float32), labels.astype(np.int64), masks)
 
 
 # -- sample images ------------------------------------------------------------------------

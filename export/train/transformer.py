@@ -25,7 +25,7 @@ ISO_LENGTH = len("2026-11-27")
 
 @dataclass
 class DateTask:
-    steps: int = 3000
+    steps: int = 1000
     batch_size: int = 128
     lr: float = 1e-3
     warmup: int = 200

@@ -1,0 +1,102 @@
+"""The shipped text models: loaded from assets/models and measured again on fresh held-out data.
+
+Each test skips, saying why, when its asset is missing (`attention-export train transformer`
+and `attention-export train bert` write them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from export.data import dates, text
+from export.train import evaluate_text as ev
+
+MODELS = Path(__file__).resolve().parents[2] / "assets" / "models"
+FRESH_SEED = 20261127  # not the seed the training runs evaluate with
+
+
+def _asset(name: str) -> Path:
+    path = MODELS / name
+    if not path.is_file():
+        pytest.skip(f"{path} is missing: run `attention-export train {path.stem}` to make it")
+    return path
+
+
+def test_transformer_asset_normalises_fresh_held_out_dates():
+    model = ev.OnnxModel(_asset("transformer.onnx"))
+    assert model.meta.kind == "seq2seq" and {"bos", "eos", "pad"} <= set(model.meta.special_tokens)
+    examples = dates.generate(500, seed=FRESH_SEED, split="test")
+    figures = ev.evaluate_dates(model.path, examples)
+    assert figures["exact_match"] >= 0.98, [
+        (e.source, p) for e, p in zip(examples, figures["predictions"], strict=True) if p != e.target
+    ][:10]
+    # Cross-attention reads the field it writes: far more mass on the field's span than its
+    # share of the source (a date's year span is at most 4 of 10-30 characters).
+    for field in dates.FIELDS:
+        assert figures["alignment"][field] > 0.5, figures["alignment"]
+
+
+def test_transformer_asset_states_its_figures():
+    provenance = ev.OnnxModel(_asset("transformer.onnx")).meta.provenance
+    assert provenance["exact_match_onnx"] >= 0.98 and provenance["held_out_dates"] == 2000
+    assert set(provenance["alignment_onnx"]) == {*dates.FIELDS, "all"}
+    assert 0 < provenance["train_seconds"] <= 300
+
+
+def test_transformer_asset_handles_every_family_and_case():
+    model = ev.OnnxModel(_asset("transformer.onnx"))
+    examples = [
+        dates.DateExample(s, t, "", {})
+        for s, t in [
+            ("27 November 2026", "2026-11-27"), ("November 27, 2026", "2026-11-27"), ("nov 27 2026", "2026-11-27"),
+            ("Friday, 27 November 2026", "2026-11-27"), ("27/11/2026", "2026-11-27"),
+            ("11/27/2026", "2026-11-27"), ("27.11.26", "2026-11-27"), ("2026-11-27", "2026-11-27"),
+            ("the 27th of November 2026", "2026-11-27"), ("27 Nov '26", "2026-11-27"),
+            ("FRIDAY, 27 NOVEMBER 2026", "2026-11-27"), ("the 1st of march 1999", "1999-03-01"),
+        ]
+    ]
+    arrays = dates.encode(model.tokenizer, examples, model.meta.special_tokens)
+    out = ev.greedy_decode(model, arrays["src_ids"], arrays["src_mask"], 12)
+    predictions = ev.decode_outputs(model.tokenizer, out)
+    wrong = [(e.source, p) for e, p in zip(examples, predictions, strict=True) if p != e.target]
+    assert len(wrong) <= 1, wrong
+
+
+@pytest.fixture(scope="module")
+def bert_held_out(text_corpus):
+    """Fresh masks over the held-out documents, tokenised by the shipped file's own tokenizer,
+    and the unigram counts of the training documents under that tokenizer."""
+    model = ev.OnnxModel(_asset("bert.onnx"))
+    train_docs, test_docs = text.split(text_corpus)
+    special = text.special_ids(model.tokenizer)
+    stream = text.token_stream(model.tokenizer, train_docs, special["sep"])
+    counts = text.unigram_counts(stream, model.tokenizer.get_vocab_size(), list(special.values()))
+    length = model.meta.max_positions["input_ids"] - 2
+    return model, text.held_out_batches(model.tokenizer, test_docs, FRESH_SEED, length)[:40], counts
+
+
+def test_bert_asset_beats_the_unigram_baseline_on_fresh_masks(bert_held_out):
+    model, batches, counts = bert_held_out
+    figures = ev.evaluate_bert(model.path, batches, counts)
+    assert figures["masked_positions"] > 2000
+    assert figures["top1_ratio"] >= 5, figures
+    assert figures["top5_ratio"] >= 1.8, figures
+
+
+def test_bert_asset_states_its_figures():
+    meta = ev.OnnxModel(_asset("bert.onnx")).meta
+    provenance = meta.provenance
+    assert meta.kind == "bert-mlm" and meta.max_positions["input_ids"] == 128
+    assert provenance["top1_ratio_onnx"] >= 5 and provenance["top5_ratio_onnx"] >= 1.8
+    assert "pydoc_data.topics" in provenance["data"]
+    assert 0 < provenance["train_seconds"] <= 300
+
+
+def test_assets_fit_the_size_budget():
+    paths = [MODELS / f"{m}.onnx" for m in ("transformer", "bert", "vit")]
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        pytest.skip(f"assets missing: {missing}")
+    assert sum(p.stat().st_size for p in paths) <= 20e6
