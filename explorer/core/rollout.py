@@ -34,9 +34,11 @@ def discard_lowest(fused: np.ndarray, discard_ratio: float, keep_first_column: b
     (attention *to* [CLS], never discarded when `keep_first_column`). With
     k = floor(discard_ratio * number of candidates), every candidate at or below the k-th
     smallest is set to 0 (so ties at the cut all go; with distinct weights exactly k go).
-    This is vit-explain's rule (jacobgil/vit-explain) with one fix: vit-explain ranks all
-    T x T weights and then spares only the single (0, 0) entry, although its comment says
-    it keeps the class token; here the whole [CLS] column is kept.
+    This is vit-explain's rule (jacobgil/vit-explain, vit_rollout.py) with one fix: it ranks
+    all T x T weights and then spares only the single (0, 0) entry, although its comment says
+    it keeps the class token; here the whole [CLS] column is kept. (Its row renormalisation
+    also lacks keepdim, which divides columns instead of rows: its issue 16. `with_residual`
+    normalises rows, as the paper says.)
     """
     if not 0.0 <= discard_ratio < 1.0:
         raise ValueError(f"discard_ratio must be in [0, 1), got {discard_ratio}")

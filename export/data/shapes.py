@@ -1,8 +1,10 @@
 """Generated shape images for the Vision Transformer: one shape per image, on texture, among clutter.
 
-Each image holds one target shape (the label) in a random colour, size, position and
-rotation, over a textured background (a colour gradient, stripes, blotchy noise) with
-distractors that cannot pass for a target class: thin lines, small dots and noise blobs.
+Each image holds one target shape (the label) in a random colour, size and position, upright
+give or take a few degrees, over a textured background (a colour gradient, stripes, blotchy
+noise) with distractors that cannot pass for a target class: thin lines, small dots and noise
+blobs. Shape edges are antialiased; the shape always differs from the background under it in
+brightness, not only in hue.
 A batch is a pure function of its seed, so training can draw fresh data every step and
 still be deterministic and resumable. The mask of where the shape lies comes with each
 image, for the pointing game.
@@ -42,12 +44,12 @@ _CROSS_LENGTH = np.sqrt(1 - _CROSS_ARM**2)  # half-length: the bar ends' corners
 class ShapesConfig:
     """How the images are drawn. Lengths are fractions of the image size unless named `_px`."""
 
-    size: int = 32
-    radius: tuple[float, float] = (0.16, 0.3)  # circumradius of the target shape
+    size: int = 48
+    radius: tuple[float, float] = (0.12, 0.2)  # circumradius of the target shape
     min_contrast: float = 0.45  # least RGB distance between the shape and the background under it
-    min_luma_contrast: float = 0.0  # least brightness difference between them
-    antialias: int = 1  # shape edges from antialias x antialias samples per pixel (1: hard edges)
-    rotation: float = 180.0  # shapes turn by up to this many degrees either way
+    min_luma_contrast: float = 0.25  # least brightness (luma) difference between them
+    antialias: int = 3  # shape edges from antialias x antialias samples per pixel (1: hard edges)
+    rotation: float = 10.0  # shapes turn by up to this many degrees either way from upright
     texture: float = 0.25  # largest amplitude of the stripes and of the blotchy noise
     pixel_noise: float = 0.03  # std of per-pixel noise over the finished image
     lines: int = 4  # up to this many thin lines per image
@@ -59,9 +61,10 @@ class ShapesConfig:
     def describe(self) -> str:
         return (
             f"{self.size}x{self.size} RGB, one of {len(CLASSES)} shapes ({', '.join(CLASSES)}) with circumradius "
-            f"{self.radius[0]:g}-{self.radius[1]:g} of the image, random colour, rotation and position, over "
-            f"gradient + stripes + blotchy-noise backgrounds, with up to {self.lines} thin lines, {self.dots} dots "
-            f"and {self.blobs} noise blobs as clutter"
+            f"{self.radius[0]:g}-{self.radius[1]:g} of the image, upright give or take {self.rotation:g} degrees, in a "
+            f"random colour at least {self.min_luma_contrast:g} brighter or darker than the background, at a random "
+            f"position; gradient + stripes + blotchy-noise backgrounds; up to {self.lines} thin lines, "
+            f"{self.dots} dots and {self.blobs} noise blobs as clutter"
         )
 
 

@@ -5,7 +5,7 @@ The corpus: the topics of the Python documentation shipped with CPython
 library's modules, classes and functions. The docstrings are collected in a child process,
 so that importing some hundred modules leaves this process untouched; modules that cannot be
 imported here, or that do something on import, are skipped. The order is deterministic, so
-one Python version always gives the same corpus.
+one Python build always gives the same corpus (`describe()` names the version).
 
 One document in ten (by a hash of its name) is held out: it feeds neither the WordPiece
 vocabulary nor training.
@@ -23,7 +23,8 @@ import numpy as np
 
 from export.tokenizer import BERT_SPECIAL
 
-# Not imported: they open windows or browsers, print on import, need a display, or are the test suite.
+# Not imported: they open windows or browsers, print on import, need a display, are the test suite,
+# are read another way (pydoc_data), or only exist on Windows.
 SKIP_MODULES = frozenset({
     "antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "test", "pydoc_data",
     "ensurepip", "venv", "lib2to3", "msilib", "winreg", "winsound", "msvcrt", "nt",

@@ -27,7 +27,7 @@ from export.train.loop import TrainConfig, seed_everything, train
 
 @dataclass
 class BertTask:
-    steps: int = 2000
+    steps: int = 1800
     batch_size: int = 32
     lr: float = 1e-3
     warmup: int = 100

@@ -78,18 +78,22 @@ def decode_outputs(tokenizer: Tokenizer, ids: np.ndarray) -> list[str]:
     return texts
 
 
-def alignment_shares(cross: np.ndarray, examples: list[dates.DateExample]) -> dict[str, float]:
-    """`cross` (B, T, S): last-layer cross-attention, heads averaged, where query i is the
-    decoder position that writes character i of the ISO output. For each field, the mean over
+def alignment_shares(cross, examples: list[dates.DateExample]) -> dict[str, float]:
+    """`cross` (B, T, S), or B arrays (T, S): last-layer cross-attention, heads averaged, where
+    query i is the decoder position that writes character i of the ISO output. For each field, the mean over
     examples and the field's output characters of the attention mass on the field's source span;
-    "all" averages over the eight digit characters."""
+    "all" averages over the eight digit characters, and "uniform" is what "all" would be if
+    attention were spread evenly over the source."""
     mass: dict[str, list[float]] = {f: [] for f in dates.FIELDS}
+    uniform: list[float] = []
     for row, example in zip(cross, examples, strict=True):
         for field, (t0, t1) in dates.TARGET_SPANS.items():
             s0, s1 = example.spans[field]
             mass[field] += row[t0:t1, s0:s1].sum(-1).tolist()
+            uniform += [(s1 - s0) / len(example.source)] * (t1 - t0)
     shares = {f: float(np.mean(v)) for f, v in mass.items()}
     shares["all"] = float(np.mean([x for v in mass.values() for x in v]))
+    shares["uniform"] = float(np.mean(uniform))
     return shares
 
 
@@ -115,15 +119,9 @@ def evaluate_dates(path: str | Path, examples: list[dates.DateExample], batch_si
         cross_rows += list(cross[-1].mean(axis=1))  # last layer, heads averaged: (B, T, S)
     return {
         "exact_match": exact_match(predictions, [e.target for e in examples]),
-        "alignment": alignment_shares(np.stack(_pad_last(cross_rows)), examples),
+        "alignment": alignment_shares(cross_rows, examples),
         "predictions": predictions,
     }
-
-
-def _pad_last(rows: list[np.ndarray]) -> list[np.ndarray]:
-    """Batches differ in source length; pad their last axis (attention on padding is 0 anyway)."""
-    width = max(r.shape[-1] for r in rows)
-    return [np.pad(r, ((0, 0), (0, width - r.shape[-1]))) for r in rows]
 
 
 def exact_match(predictions: list[str], targets: list[str]) -> float:

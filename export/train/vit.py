@@ -14,7 +14,6 @@ import dataclasses
 import os
 import platform
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,16 +36,27 @@ TRAIN_STREAM, HELD_OUT_STREAM = 0, 1
 
 @dataclass(frozen=True)
 class ViTRecipe:
-    """Everything that decides what `train_vit` produces."""
+    """Everything that decides what `train_vit` produces.
+
+    Why these values (short runs on this machine's CPU, 1 thread):
+    - 48 x 48 images in 6 x 6 patches: an 8 x 8 grid, so a shape (circumradius 6-10 px) covers
+      a few patches and pointing at the centre hits it only about half the time; 4 x 4
+      patches (144 tokens) cost 2.8x per step and learned slower per minute.
+    - Upright shapes (give or take 10 degrees): freely rotated shapes learned 3-4x slower
+      (45% after 1,200 steps against 72% upright); shapes stand out in brightness, not only
+      in hue (+3 points early on).
+    - AdamW at 1e-3 beat 2e-3 and 4e-3; bf16 autocast; fresh images every step, so no
+      augmentation is needed.
+    """
 
     model: ViTConfig = field(
         default_factory=lambda: ViTConfig(
-            image_size=32, patch_size=4, classes=len(CLASSES), d_model=128, heads=4, layers=4, d_ff=256
+            image_size=48, patch_size=6, classes=len(CLASSES), d_model=128, heads=4, layers=4, d_ff=256
         )
     )
     data: ShapesConfig = field(default_factory=ShapesConfig)
     train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(steps=6000, lr=2e-3, warmup=300, weight_decay=0.05, bf16=True)
+        default_factory=lambda: TrainConfig(steps=6000, lr=1e-3, warmup=300, weight_decay=0.05, bf16=True)
     )
     batch: int = 128
     held_out: int = 2000  # images for the final figures
@@ -64,27 +74,16 @@ def to_pixel_values(images: np.ndarray, spec: contract.ImageSpec) -> torch.Tenso
 
 
 class BatchMaker:
-    """make_batch(step) -> (pixel_values, labels) for the training loop.
-
-    Batch `step` depends on (seed, step) alone. While the model trains on one batch, a
-    background thread draws the next (numpy releases the GIL), so generation costs little.
-    """
+    """make_batch(step) -> (pixel_values, labels) for the training loop; batch `step` depends
+    on (seed, step) alone."""
 
     def __init__(self, recipe: ViTRecipe, seed: int):
         self.recipe, self.seed = recipe, seed
         self.spec = image_spec_for(recipe.model)
-        self.pool = ThreadPoolExecutor(max_workers=1)
-        self.pending: dict[int, Future] = {}
-
-    def draw(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        shapes = generate(self.recipe.batch, (self.seed, TRAIN_STREAM, step), self.recipe.data)
-        return to_pixel_values(shapes.images, self.spec), torch.from_numpy(shapes.labels)
 
     def __call__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        future = self.pending.pop(step, None)
-        batch = future.result() if future else self.draw(step)
-        self.pending = {step + 1: self.pool.submit(self.draw, step + 1)}  # any other guess is dropped
-        return batch
+        shapes = generate(self.recipe.batch, (self.seed, TRAIN_STREAM, step), self.recipe.data)
+        return to_pixel_values(shapes.images, self.spec), torch.from_numpy(shapes.labels)
 
 
 def classification_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]):

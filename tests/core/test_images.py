@@ -111,6 +111,16 @@ def test_center_crop_keeps_the_middle_of_a_wide_image():
 def test_source_pixels_map_into_the_input():
     spec = dataclasses.replace(SPEC, size=(8, 8), patch_size=4, resize="center-crop")
     y, x = source_to_input(np.array([0.0, 20.0]), np.array([20.0, 40.0]), (20, 60), spec)
-    np.testing.assert_allclose(y, [0, 8]) and np.testing.assert_allclose(x, [0, 8])
+    np.testing.assert_allclose(y, [0, 8])
+    np.testing.assert_allclose(x, [0, 8])
     y, x = source_to_input(10.0, 30.0, (20, 60), dataclasses.replace(spec, resize="stretch"))
     assert (y, x) == (4.0, 4.0)
+
+
+def test_enlarging_interpolates_between_neighbours():
+    spec = dataclasses.replace(SPEC, size=(4, 8), patch_size=4)
+    ramp = np.array([[0.0, 1.0]] * 2, np.float32)  # 2 x 2: a dark and a light column
+    out = resize_for(ramp, spec)[0, :, 0]
+    assert np.all(np.diff(out) >= 0) and out[0] == 0 and out[-1] == 1  # monotone, ends kept
+    assert 0 < out[3] < 1 and 0 < out[4] < 1  # the middle is blended
+    np.testing.assert_allclose(out + out[::-1], 1.0, atol=1e-6)  # symmetric about the middle

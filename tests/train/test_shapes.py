@@ -9,7 +9,7 @@ import pytest
 
 from export.data.shapes import CLASSES, ShapesConfig, generate, hard_config, shape_masks, write_png, write_samples
 
-CONFIG = ShapesConfig(size=32)
+CONFIG = ShapesConfig(size=32, radius=(0.16, 0.3))  # smaller images than training, shapes as big in pixels
 
 
 def test_a_batch_is_a_pure_function_of_its_seed():
@@ -47,7 +47,8 @@ def around(mask: np.ndarray, reach: int = 1) -> np.ndarray:
 
 def contrasts(config: ShapesConfig) -> tuple[np.ndarray, np.ndarray]:
     """Per image: RGB distance and brightness (luma) difference between the shape and a band around it."""
-    batch = generate(64, 3, dataclasses.replace(config, pixel_noise=0.0, texture=0.0, lines=0, dots=0, blobs=0))
+    plain = dataclasses.replace(config, pixel_noise=0.0, texture=0.0, lines=0, dots=0, blobs=0, antialias=1)
+    batch = generate(64, 3, plain)
     rgb, luma = [], []
     for image, mask in zip(batch.images, batch.masks, strict=True):
         colour, outside = image[mask][0], image[around(mask, 2) & ~around(mask, 1)].mean(axis=0)
@@ -58,9 +59,9 @@ def contrasts(config: ShapesConfig) -> tuple[np.ndarray, np.ndarray]:
 
 def test_the_shape_stands_out_from_what_surrounds_it():
     rgb, luma = contrasts(dataclasses.replace(CONFIG, min_luma_contrast=0.0))
-    assert rgb.min() > 0.3
+    assert rgb.min() > 0.25  # min_contrast 0.45 against the background under the shape, which has a gradient
     brighter_rgb, brighter_luma = contrasts(dataclasses.replace(CONFIG, min_luma_contrast=0.25))
-    assert brighter_rgb.min() > 0.3
+    assert brighter_rgb.min() > 0.25
     assert brighter_luma.min() > 0.1 > luma.min() and brighter_luma.mean() > luma.mean() + 0.05
 
 

@@ -138,8 +138,14 @@ def test_alignment_shares_and_exact_match():
             on_span[i, t0:t1, s0] = 1.0
             half[i, t0:t1, s0] = 0.5
             half[i, t0:t1, (s1 % len(e.source)) if s1 < len(e.source) else s0 - 1] = 0.5  # just outside
-    assert ev.alignment_shares(on_span, examples) == {"year": 1.0, "month": 1.0, "day": 1.0, "all": 1.0}
+    shares = ev.alignment_shares(on_span, examples)
+    assert {k: shares[k] for k in (*dates.FIELDS, "all")} == {"year": 1.0, "month": 1.0, "day": 1.0, "all": 1.0}
     assert ev.alignment_shares(half, examples)["all"] == pytest.approx(0.5)
+    spread = np.zeros_like(on_span)
+    for i, e in enumerate(examples):
+        spread[i, :, : len(e.source)] = 1 / len(e.source)
+    even = ev.alignment_shares(spread, examples)
+    assert even["all"] == pytest.approx(even["uniform"]) and 0.05 < even["uniform"] < 0.5
     assert ev.exact_match(["2026-11-27", "x"], ["2026-11-27", "2026-11-28"]) == 0.5
 
 
@@ -172,7 +178,7 @@ def test_transformer_pipeline_exports_a_contract_file_with_its_figures(text_tran
         assert key in provenance
     assert provenance["steps"] == text_tiny_date_task.steps and provenance["seed"] == 3
     assert provenance["exact_match_onnx"] == pytest.approx(provenance["exact_match_torch"], abs=0.05)
-    for field in (*dates.FIELDS, "all"):
+    for field in (*dates.FIELDS, "all", "uniform"):
         assert provenance["alignment_onnx"][field] == pytest.approx(provenance["alignment_torch"][field], abs=0.02)
 
 
@@ -224,6 +230,7 @@ def test_bert_wordpiece_is_embedded(text_bert_run, text_tiny_bert_task):
     assert enc.tokens[0] == "[CLS]" and enc.tokens[-1] == "[SEP]"
 
 
+@pytest.mark.slow  # the default model, evaluated on 2,000 held-out dates twice: about 15 s
 def test_cli_trains_and_exports_the_transformer(tmp_path, capsys):
     code = cli_main(["train", "transformer", "--steps", "2", "--seed", "4",
                      "--out-dir", str(tmp_path / "out"), "--work-dir", str(tmp_path / "work")])
