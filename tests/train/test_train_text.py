@@ -240,6 +240,26 @@ def test_cli_trains_and_exports_the_transformer(tmp_path, capsys):
     meta = _metadata(tmp_path / "out" / "transformer.onnx")
     assert meta.provenance["steps"] == 2 and meta.provenance["seed"] == 4
     assert (tmp_path / "work" / "transformer-seed4-steps2" / "last.safetensors").exists()
+    assert not torch.are_deterministic_algorithms_enabled()  # switched on for training only
+
+
+def test_training_under_the_cli_is_bit_reproducible(tmp_path):
+    """The CLI trains with deterministic kernels: two runs of the real date model agree exactly."""
+    from export.train.run import deterministic
+
+    tok = date_train.date_tokenizer()
+    config = dataclasses.replace(date_train.DateTask().model, vocab_size=tok.get_vocab_size())
+
+    def run():
+        torch.manual_seed(0)
+        model = Transformer(config)
+        with deterministic():
+            train(model, date_train.batch_maker(tok, 0, 128), date_train.loss_fn, TrainConfig(steps=20, warmup=5),
+                  progress=False)
+        return model.state_dict()
+
+    a, b = run(), run()
+    assert [k for k in a if not torch.equal(a[k], b[k])] == []
 
 
 def test_tokenizer_wordpiece_vocabulary_fits(text_topics):
