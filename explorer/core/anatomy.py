@@ -3,7 +3,8 @@
 For one head and one query token: q, the keys' k, the dot products q·k, the scaling by
 sqrt(d_k), the mask, the softmax giving alpha, each alpha·v and their sum b. The inputs
 are a run's optional `queries/keys/values.<stack>` outputs (see docs/onnx-contract.md).
-Also the token embedding matrix, for similarities and nearest neighbours.
+Also the token embedding matrix, for similarities and nearest neighbours, and a ViT's way in:
+patch pixels -> linear patch embedding -> [CLS] prepended -> learned positions.
 """
 
 from __future__ import annotations
@@ -159,8 +160,20 @@ def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float =
     return (x - mean) / np.sqrt(var + eps) * weight + bias
 
 
+class _FirstLayerCheck:
+    """A recomputation of the first layer's input, next to the model's own `first_layer_input`."""
+
+    computed: np.ndarray
+    first_layer_input: np.ndarray
+
+    @property
+    def difference(self) -> float:
+        """Largest absolute gap between the recomputation and the model's own first-layer input."""
+        return float(np.abs(self.computed - self.first_layer_input).max())
+
+
 @dataclass(frozen=True)
-class EmbeddingSteps:
+class EmbeddingSteps(_FirstLayerCheck):
     """From token ids to the vector a_i that enters the first layer, step by step; (T, D) arrays."""
 
     ids: tuple[int, ...]
@@ -177,11 +190,6 @@ class EmbeddingSteps:
     def computed(self) -> np.ndarray:
         """The last recomputed step: what should equal `first_layer_input`."""
         return self.summed if self.normed is None else self.normed
-
-    @property
-    def difference(self) -> float:
-        """Largest absolute gap between the recomputation and the model's own first-layer input."""
-        return float(np.abs(self.computed - self.first_layer_input).max())
 
 
 def embedding_steps(
@@ -219,6 +227,89 @@ def embedding_steps(
         normed = layer_norm(summed, weights.get(f"{EMBED_NORM}.weight"), weights.get(f"{EMBED_NORM}.bias"))
     first = outputs[hidden_name][0]  # (T, D)
     return EmbeddingSteps(tuple(ids), tuple(tokens), vectors, scale, positions, kind, summed, normed, first)
+
+
+# -- a ViT's way in: patches instead of token ids --------------------------------------------
+
+# Our exporter's names (export/models/vit.py); the metadata names no ViT initializer.
+PATCH_EMBED = "model.patch_embed"  # nn.Linear(C*p*p, D): .weight (D, C*p*p), .bias (D,)
+CLS_TOKEN = "model.cls_token"  # (1, 1, D)
+
+
+def patchify(pixel_values: np.ndarray, patch_size: int) -> np.ndarray:
+    """(1, C, H, W) -> (N, C*p*p): the patches row-major, each flattened channel-major (c, y, x)
+    as export/models/vit.py cuts them."""
+    _, channels, height, width = pixel_values.shape
+    p = patch_size
+    blocks = pixel_values[0].reshape(channels, height // p, p, width // p, p)  # (C, rows, p, cols, p)
+    return blocks.transpose(1, 3, 0, 2, 4).reshape((height // p) * (width // p), channels * p * p)  # (N, C*p*p)
+
+
+@dataclass(frozen=True)
+class PatchEmbeddingSteps(_FirstLayerCheck):
+    """From an image's patches to the vectors that enter the first layer; T = [CLS] + N patches."""
+
+    tokens: tuple[str, ...]  # "[CLS]", "r0c0", "r0c1", ...
+    patches: np.ndarray  # (N, C*p*p) each patch's normalised pixels: the model's input, cut up
+    projected: np.ndarray  # (N, D) patches @ W.T + b: the linear patch embedding
+    cls: np.ndarray | None  # (D,) the learned [CLS] token; None for a model without one
+    vectors: np.ndarray  # (T, D) [CLS] then the projected patches
+    positions: np.ndarray  # (T, D) the learned position embeddings
+    summed: np.ndarray  # (T, D) vectors + positions
+    first_layer_input: np.ndarray  # (T, D) hidden_states.<stack>[0]
+
+    @property
+    def computed(self) -> np.ndarray:
+        return self.summed
+
+
+def patch_embedding_steps(
+    weights: Initializers,
+    meta: contract.ModelMetadata,
+    outputs: dict[str, np.ndarray],
+    stack: str,
+    pixel_values: np.ndarray,
+    tokens: tuple[str, ...],
+) -> PatchEmbeddingSteps:
+    """Recompute a ViT's first-layer input from its `pixel_values` (1, C, H, W) and the file's weights.
+
+    Follows our exporter's ViT (export/models/vit.py); files without its initializers raise LookupError.
+    """
+    hidden_name = contract.stack_output("hidden_states", stack)
+    if hidden_name not in outputs:
+        raise MissingInternalsError(f"this model has no {hidden_name} output")
+    if meta.image is None:
+        raise LookupError("this model takes no images")
+    needed = [f"{PATCH_EMBED}.weight", f"{PATCH_EMBED}.bias", POSITIONS_LEARNED]
+    needed += [CLS_TOKEN] if meta.image.class_token else []
+    missing = [name for name in needed if name not in weights]
+    if missing:
+        raise LookupError(f"the file has no {', '.join(missing)}: the patch embedding steps follow our "
+                          "exporter's ViT")
+    patches = patchify(pixel_values, meta.image.patch_size)  # (N, C*p*p)
+    weight = weights.get(f"{PATCH_EMBED}.weight")  # (D, C*p*p)
+    projected = patches @ weight.reshape(weight.shape[0], -1).T + weights.get(f"{PATCH_EMBED}.bias")  # (N, D)
+    cls = weights.get(CLS_TOKEN).reshape(-1) if meta.image.class_token else None  # (D,)
+    vectors = projected if cls is None else np.concatenate([cls[None], projected])  # (T, D)
+    positions = weights.get(POSITIONS_LEARNED)[: len(vectors)]  # (T, D)
+    summed = (vectors + positions).astype(np.float32)  # (T, D)
+    first = outputs[hidden_name][0]  # (T, D)
+    return PatchEmbeddingSteps(tuple(tokens), patches, projected, cls, vectors, positions, summed, first)
+
+
+def position_similarity_maps(positions: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """(R*C, D) patch position embeddings -> (R, C, R, C): for each position, its cosine similarity
+    to every position, laid out on the patch grid (the classic ViT figure of learned 2-D structure)."""
+    rows, cols = grid
+    return cosine_similarity(positions).reshape(rows, cols, rows, cols)
+
+
+def mosaic(maps: np.ndarray, gap: int = 1) -> np.ndarray:
+    """(R, C, h, w) small maps -> one (R*(h+gap)-gap, C*(w+gap)-gap) image, NaN in the gaps."""
+    rows, cols, h, w = maps.shape
+    padded = np.pad(maps.astype(np.float64), ((0, 0), (0, 0), (0, gap), (0, gap)), constant_values=np.nan)
+    tiled = padded.transpose(0, 2, 1, 3).reshape(rows * (h + gap), cols * (w + gap))  # tile rows, then columns
+    return tiled[: rows * (h + gap) - gap, : cols * (w + gap) - gap]
 
 
 # -- the multi-head step: concatenate the heads, multiply by W_O ---------------------------

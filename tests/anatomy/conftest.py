@@ -1,5 +1,5 @@
 """Small untrained contract models (exported in a child process: torch stays out of this one),
-and a workspace with the anatomy panel shown, run on a sentence."""
+and a workspace with the anatomy panel shown, run on a sentence or, for the bundled ViT, a sample image."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ def make_panel(qtbot):
     made = []
 
     def make(path, text=TEXT):
+        """A text model runs on `text`; an image model on the first bundled sample image."""
         workspace = Workspace()
         panel = AnatomyPanel(workspace)
         qtbot.addWidget(workspace)
@@ -51,8 +52,13 @@ def make_panel(qtbot):
         panel.resize(1200, 700)
         workspace.show()
         panel.show()
-        workspace.set_model(open_model(path, "cpu"), text)
-        workspace.run_now()
+        model = open_model(path, "cpu")
+        workspace.set_model(model, text)
+        if model.meta.image is not None:
+            page = workspace.image_page
+            page.run_now(page.strip.pictures()[0])  # the gallery's first sample, drawn before returning
+        else:
+            workspace.run_now()
         made.append((workspace, panel))
         return workspace, panel
 

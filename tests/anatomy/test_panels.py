@@ -56,6 +56,7 @@ def test_embedding_steps_reproduce_the_first_layer_input(model_paths, make_panel
         assert (steps.scale != 1.0) == (kind == "transformer")
         assert panel.embeddings.token_box.count() == len(ids)
         assert panel.embeddings.neighbours.count() == 10
+        assert panel.embeddings.vocabulary.isVisible()
 
 
 def test_our_sinusoidal_table_is_the_exporters(model_paths):

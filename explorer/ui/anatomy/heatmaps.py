@@ -1,12 +1,13 @@
 """Small aligned heatmaps in one canvas, each one ImageItem, with the value under the mouse read out.
 
-Plots placed in the same grid row share their rows (tokens, keys), so that row i of every
-matrix lines up, as in BertViz's neuron view.
+Plots placed in the same grid row with as many rows share them (tokens, keys), so that row i
+of every matrix lines up, as in BertViz's neuron view.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +43,7 @@ class Panel:
     matrix: np.ndarray  # (rows, columns) exactly as shown
     row_names: tuple[str, ...]
     column_names: tuple[str, ...]
+    describe: Callable[[int, int], str | None] | None = None  # the cell's name where rows and columns do not say it
 
 
 class HeatmapGrid(QWidget):
@@ -60,7 +62,8 @@ class HeatmapGrid(QWidget):
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.readout)
         self.panels: dict[str, Panel] = {}
-        self._row_leaders: dict[int, pg.PlotItem] = {}  # the first plot of each grid row: the others follow its y
+        # per grid row and row count, the first plot: the others with as many rows follow its y
+        self._row_leaders: dict[tuple[int, int], pg.PlotItem] = {}
         self.canvas.scene().sigMouseMoved.connect(self._on_hover)
 
     def clear(self) -> None:
@@ -81,9 +84,12 @@ class HeatmapGrid(QWidget):
         levels: tuple[float, float] | None = None,
         column_span: int = 1,
         show_rows: bool = False,
+        square_cells: bool = False,
+        describe: Callable[[int, int], str | None] | None = None,
     ) -> Panel:
         """Draw `matrix` (rows, columns) at grid cell (row, column). `signed` values get the diverging
-        map centred on zero; others the views' heat map from 0 (or `levels`)."""
+        map centred on zero; others the views' heat map from 0 (or `levels`). NaN cells stay blank.
+        `describe(r, c)` names a cell for the readout (None: a blank cell)."""
         matrix = np.atleast_2d(np.asarray(matrix, dtype=np.float64))
         rows, columns = matrix.shape
         names_axis = TokenAxis("left")  # leaves labels out evenly where rows are too thin for all
@@ -108,13 +114,15 @@ class HeatmapGrid(QWidget):
         image.setImage(matrix, levels=levels)
         plot.addItem(image)
         view_box.setRange(xRange=(0, columns), yRange=(0, rows), padding=0)
-        leader = self._row_leaders.setdefault(row, plot)
+        if square_cells:
+            view_box.setAspectLocked(True)  # a picture-like matrix (small maps of a grid) keeps its shape
+        leader = self._row_leaders.setdefault((row, rows), plot)
         if leader is not plot:
             plot.setYLink(leader)
         # wide matrices get room in proportion, narrow ones (one column) stay narrow
         if column_span == 1:
             self.canvas.ci.layout.setColumnStretchFactor(column, max(1, min(columns, 64)))
-        panel = Panel(title, plot, image, matrix, tuple(row_names), tuple(column_names))
+        panel = Panel(title, plot, image, matrix, tuple(row_names), tuple(column_names), describe)
         self.panels[title] = panel
         return panel
 
@@ -132,6 +140,9 @@ class HeatmapGrid(QWidget):
         return None
 
     def cell_text(self, panel: Panel, r: int, c: int) -> str:
+        if panel.describe is not None:
+            name = panel.describe(r, c)
+            return self.hint if name is None else f"{panel.title} — {name}: {value_text(panel.matrix[r, c])}"
         row = f" {panel.row_names[r]!r}" if r < len(panel.row_names) else ""
         column = f" {panel.column_names[c]!r}" if c < len(panel.column_names) else ""
         return f"{panel.title} — row {r}{row}, column {c}{column}: {value_text(panel.matrix[r, c])}"

@@ -56,13 +56,23 @@ class AnatomyPanel(QWidget):
             self.heads.set_runner(runner, model.meta.special_tokens if model else {})
             self.compare.set_runner(runner)
         encoders = self.workspace.runner.encoders if self.workspace.runner else {}
+        pixel_values, image_name = self._image_of(result)
         self.heads.set_result(result)
         self.one_head.set_result(result, lambda name: self.model.meta.stacks[name])
         self.multi_head.set_result(result, self.weights)
-        self.embeddings.set_result(result, self.model.meta if self.model else None, self.weights, encoders)
-        self.compare.set_first(result)
+        self.embeddings.set_result(result, self.model.meta if self.model else None, self.weights, encoders,
+                                   pixel_values)
+        self.compare.set_first(result, image_name)
         self._stale = {self.one_head, self.multi_head, self.embeddings, self.compare}
         self.refresh()
+
+    def _image_of(self, result) -> tuple[object, str]:
+        """(pixel_values (1, C, H, W), file name) of the image `result` was run on; (None, "") for text.
+        The image page has taken the result already: the workspace connected it first."""
+        run = self.workspace.image_page.current
+        if result is None or run is None or run.result is not result:
+            return None, ""
+        return run.pixel_values, run.picture.name
 
     def _selection_changed(self) -> None:
         self._stale |= {self.one_head, self.multi_head, self.embeddings, self.compare}
