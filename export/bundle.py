@@ -5,7 +5,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import onnx
+import onnx.numpy_helper
 import torch
+from tokenizers import Tokenizer
+from torch import nn
 
 from explorer import contract
 from export.checkpoint import MODEL_CLASSES, load_model
@@ -14,6 +18,9 @@ from export.tokenizer import BERT_SPECIAL, character_wordpiece
 
 # Checkpoints carry what the ONNX metadata needs under this key of their header's "extra".
 EXPORT_INFO = "export"
+# The exporter names each weight's initializer by its state-dict name inside ContractModule.
+WEIGHT_PREFIX = "model."
+KIND_CLASSES = {"bert-mlm": "Bert", "seq2seq": "Transformer", "vit-classifier": "ViT"}
 
 
 def image_spec_for(config) -> contract.ImageSpec:
@@ -99,3 +106,50 @@ def export_untrained(
         overrides = {**(overrides or {}), "vocab_size": 160}  # room for the character vocabulary
     model = untrained_model(kind, overrides, seed)
     return export_onnx(model, untrained_metadata(kind, model), out, internals=internals)
+
+
+def model_from_onnx(path: str | Path) -> nn.Module:
+    """The PyTorch model a contract file of ours holds: the config from its metadata and the
+    weights' shapes, the weights from its initializers (PyTorch's state-dict names, under
+    WEIGHT_PREFIX). A bundled model can so be run in PyTorch without its checkpoint."""
+    proto = onnx.load(str(path))
+    meta = contract.parse_metadata({p.key: p.value for p in proto.metadata_props}.get(contract.METADATA_KEY))
+    if meta.kind not in KIND_CLASSES:
+        raise ValueError(f"{path}: a {meta.kind!r} file; export/ defines {sorted(KIND_CLASSES)}")
+    weights = {
+        init.name.removeprefix(WEIGHT_PREFIX): init
+        for init in proto.graph.initializer
+        if init.name.startswith(WEIGHT_PREFIX)
+    }
+    model_cls, config_cls = MODEL_CLASSES[KIND_CLASSES[meta.kind]]
+    shapes = {name: tuple(init.dims) for name, init in weights.items()}
+    model = model_cls(config_cls(**_config_fields(meta, shapes))).eval()
+    state = model.state_dict()  # buffers the model computes itself (sinusoidal positions) are not in it
+    missing = sorted(set(state) - set(weights))
+    if missing:
+        raise ValueError(f"{path}: not exported from export.models: no initializers for {missing[:5]}")
+    model.load_state_dict({name: torch.from_numpy(onnx.numpy_helper.to_array(weights[name]).copy()) for name in state})
+    return model
+
+
+def _config_fields(meta: contract.ModelMetadata, shapes: dict[str, tuple[int, ...]]) -> dict:
+    """Config fields of our model classes: sizes from the metadata, the rest from weight shapes."""
+    encoder = meta.stacks["encoder"]
+    d_ff = shapes["encoder.blocks.0.feed_forward.net.0.weight"][0]  # (d_ff, d_model)
+    fields = {"d_model": meta.d_model, "heads": encoder.heads, "d_ff": d_ff}
+    if meta.kind == "vit-classifier":
+        height, width = meta.image.size
+        if height != width:
+            raise ValueError(f"our ViT takes square images; the metadata says {meta.image.size}")
+        return {
+            **fields, "layers": encoder.layers, "image_size": height, "patch_size": meta.image.patch_size,
+            "channels": meta.image.channels, "classes": shapes["head.weight"][0],
+        }
+    pad_id = Tokenizer.from_str(meta.tokenizer).token_to_id(meta.special_tokens.get("pad", ""))
+    fields |= {"vocab_size": shapes["embed.weight"][0], "pad_id": 0 if pad_id is None else pad_id}
+    if meta.kind == "seq2seq":
+        return {
+            **fields, "encoder_layers": encoder.layers, "decoder_layers": meta.stacks["decoder"].layers,
+            "max_positions": meta.max_positions[contract.SRC_IDS],
+        }
+    return {**fields, "layers": encoder.layers, "max_positions": meta.max_positions[contract.INPUT_IDS]}

@@ -60,3 +60,18 @@ def window(qtbot, settings):
     qtbot.addWidget(window)
     yield window
     window.workspace.shutdown()
+
+
+@pytest.fixture
+def thumbnails():
+    """thumbnails(image, stack): the model view's composed image cut into its thumbnails,
+    (layers, heads + 1, q, k, 3), the gaps between them left out."""
+    from explorer.ui.views.model_view import GAP
+
+    def cut(image, stack):
+        layers, columns = stack.layers, stack.heads + 1
+        rows, cols = image.shape[0] // layers, image.shape[1] // columns
+        cells = image.reshape(layers, rows, columns, cols, 3).swapaxes(1, 2)  # (L, C, rows, cols, 3)
+        return cells[:, :, GAP : rows - GAP, GAP : cols - GAP]
+
+    return cut

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 
 from explorer import contract
 from explorer.core.predictions import mask_predictions
+from explorer.ui.views.colors import NOT_ALLOWED, heatmap
 
 TEXT = "the cat sat on the mat"
 
@@ -48,6 +49,44 @@ def test_alt_click_hides_a_key_and_the_views_show_it_masked(bert_window, qtbot, 
     settled(bert_window)
     assert workspace.selection.stack.key_mask.all()
     assert strip.button(2).property("hidden_key") is False
+
+
+def test_the_model_view_greys_a_hidden_key_in_every_thumbnail(bert_window, qtbot, settled, thumbnails):
+    workspace = bert_window.workspace
+    workspace.views.show_view("model")
+    view = workspace.views.views["model"]
+    qtbot.mouseClick(workspace.strips[contract.INPUT_IDS].button(2), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier.AltModifier)
+    stack = settled(bert_window).stacks["encoder"]
+    view.refresh()
+    thumbs = thumbnails(view.image.image, stack)  # (L, H + 1, q, k, 3) as drawn
+    per_key = thumbs.shape[3] // len(stack.key_tokens)  # a short input: whole pixels per key
+    hidden, seen = thumbs[:, :, :, 2 * per_key : 3 * per_key], thumbs[:, :, :, 3 * per_key : 4 * per_key]
+    grey, zero = np.array(NOT_ALLOWED[:3]), heatmap().getLookupTable(nPts=256, alpha=False)[0]
+    assert not np.array_equal(grey, zero)
+    assert (hidden == grey).all()  # every layer, head and the means
+    assert not (seen == grey).all(axis=-1).any()
+    view.grey_masked.setChecked(False)  # the switch: the values the model holds there, exactly 0
+    shown = thumbnails(view.image.image, stack)[:, :, :, 2 * per_key : 3 * per_key]
+    assert (shown == zero).all()
+
+
+def test_the_model_view_greys_the_decoders_future(window, transformer_path, settled, thumbnails):
+    window.open_path(transformer_path, "12 may 2021")
+    settled(window)
+    workspace = window.workspace
+    workspace.views.show_view("model")
+    workspace.selection.set_stack("decoder")
+    view = workspace.views.views["model"]
+    view.refresh()
+    stack = workspace.selection.stack
+    thumbs = thumbnails(view.image.image, stack)  # (L, H + 1, q, k, 3)
+    tokens = len(stack.query_tokens)
+    grow = thumbs.shape[2] // tokens
+    greyed = (thumbs == np.array(NOT_ALLOWED[:3])).all(axis=-1)  # (L, H + 1, q, k)
+    future = ~np.tri(tokens, dtype=bool).repeat(grow, axis=0).repeat(grow, axis=1)  # key after query
+    assert future.any()
+    assert (greyed == future).all()  # the future grey in every thumbnail, the rest its values
 
 
 def test_double_click_puts_in_mask_and_shows_its_predictions(bert_window, qtbot, settled):

@@ -6,6 +6,12 @@ down to at most THUMBNAIL pixels a side and coloured against its own maximum, so
 head's pattern shows whatever its scale. Cell (layer, column) spans [column, column + 1) x
 [layer, layer + 1) in view coordinates, so a click maps to a head by flooring.
 
+Cells the model could not attend (hidden keys, a causal stack's future) are drawn grey in
+every thumbnail, as in the matrix view, so that "not allowed" never reads as "small"; a switch
+shows their values (exactly 0) instead. A hidden key greys every pixel its block touches, so
+that one hidden key among 512 still shows; the future greys only blocks wholly in the future,
+so that the diagonal, where a decoder looks most, keeps its values.
+
 Ctrl-click a head (or use its context menu) to ablate it: its `head_mask` entry becomes 0,
 the model runs again, and the head is drawn crossed out. Its thumbnail still shows its
 pattern, which the contract reports before the head mask.
@@ -19,11 +25,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QCursor
-from PySide6.QtWidgets import QGraphicsRectItem, QMenu, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGraphicsRectItem, QHBoxLayout, QMenu, QVBoxLayout, QWidget
 
 from explorer.core.result import StackAttention
 from explorer.ui.views.base import SelectionView
-from explorer.ui.views.colors import BACKGROUND, FOREGROUND, SELECTED, heatmap
+from explorer.ui.views.colors import BACKGROUND, FOREGROUND, NOT_ALLOWED, SELECTED, heatmap
 from explorer.ui.views.selection import Selection
 
 THUMBNAIL = 64  # most pixels a side of one head's thumbnail
@@ -35,12 +41,17 @@ ABLATED_COLOR = "#111111"
 CROSS_INSET = 0.12  # of a cell: the cross over an ablated head stops short of its edges
 
 
+def block_edges(length: int, size: int = THUMBNAIL) -> np.ndarray:
+    """(blocks + 1,) int: the boundaries of at most `size` near-equal blocks over `length` items."""
+    return np.linspace(0, length, min(length, size) + 1).round().astype(int)
+
+
 def block_means(attentions: np.ndarray, size: int = THUMBNAIL) -> np.ndarray:
     """(layers, heads, Q, K) -> (layers, heads, q, k) with q, k <= size: the mean of each block."""
     *_, queries, keys = attentions.shape
     out = attentions
     for axis, length in ((3, keys), (2, queries)):  # the contiguous axis first: it shrinks the data most cheaply
-        edges = np.linspace(0, length, min(length, size) + 1).round().astype(int)  # block boundaries
+        edges = block_edges(length, size)
         if len(edges) - 1 == length:
             continue  # already small enough
         sums = np.add.reduceat(out, edges[:-1], axis=axis)
@@ -49,19 +60,38 @@ def block_means(attentions: np.ndarray, size: int = THUMBNAIL) -> np.ndarray:
     return out
 
 
-def compose(stack: StackAttention) -> np.ndarray:
-    """(layers * cell_q, (heads + 1) * cell_k, 3) uint8: every head's thumbnail and each layer's mean."""
+def not_allowed_blocks(stack: StackAttention, size: int = THUMBNAIL) -> np.ndarray:
+    """(q, k) bool over the blocks of `block_means`: True where a block holds a hidden key, or
+    lies wholly in a causal stack's future (its first key after its last query)."""
+    query_edges = block_edges(len(stack.query_tokens), size)
+    key_edges = block_edges(len(stack.key_tokens), size)
+    masked = np.zeros((len(query_edges) - 1, len(key_edges) - 1), dtype=bool)  # (q, k)
+    if stack.key_mask is not None:
+        hidden = ~np.asarray(stack.key_mask, dtype=bool)  # (K,)
+        masked |= np.logical_or.reduceat(hidden, key_edges[:-1])[None, :]  # (1, k)
+    if stack.causal:
+        masked |= key_edges[None, :-1] >= query_edges[1:, None]  # (q, k): first key past the last query
+    return masked
+
+
+def compose(stack: StackAttention, grey_masked: bool = True) -> np.ndarray:
+    """(layers * cell_q, (heads + 1) * cell_k, 3) uint8: every head's thumbnail and each layer's
+    mean; with `grey_masked`, NOT_ALLOWED's grey where the model could not attend."""
     thumbs = block_means(stack.attentions)  # (L, H, q, k)
     thumbs = np.concatenate([thumbs, thumbs.mean(axis=1, keepdims=True)], axis=1)  # (L, H + 1, q, k)
+    masked = not_allowed_blocks(stack)  # (q, k), the same for every thumbnail
     layers, columns, q, k = thumbs.shape
     grow = max(1, math.ceil(MIN_THUMBNAIL / max(q, k)))
     if grow > 1:
         thumbs = thumbs.repeat(grow, axis=2).repeat(grow, axis=3)
+        masked = masked.repeat(grow, axis=0).repeat(grow, axis=1)
         q, k = q * grow, k * grow
     peak = thumbs.max(axis=(2, 3), keepdims=True)  # (L, H + 1, 1, 1)
     scaled = thumbs / np.where(peak > 0, peak, 1.0)
     lut = heatmap().getLookupTable(nPts=256, alpha=False)  # (256, 3) uint8
     rgb = lut[(scaled * 255).astype(np.uint8)]  # (L, H + 1, q, k, 3)
+    if grey_masked:
+        rgb[:, :, masked] = NOT_ALLOWED[:3]
     cells = np.empty((layers, q + 2 * GAP, columns, k + 2 * GAP, 3), dtype=np.uint8)
     cells[...] = GAP_COLOR
     cells[:, GAP : GAP + q, :, GAP : GAP + k] = rgb.transpose(0, 2, 1, 3, 4)
@@ -73,6 +103,15 @@ class ModelView(SelectionView):
 
     def __init__(self, selection: Selection, parent: QWidget | None = None):
         super().__init__(selection, parent)
+
+        # As in the matrix view: hidden keys and a decoder's future grey, or their values (exactly 0).
+        self.grey_masked = QCheckBox("Grey out masked cells")
+        self.grey_masked.setChecked(True)
+        self.grey_masked.setToolTip("Hidden keys and a decoder's future: grey, or their values (exactly 0)")
+        self.grey_masked.toggled.connect(self._rebuild)
+        toolbar = QHBoxLayout()
+        toolbar.addStretch(1)
+        toolbar.addWidget(self.grey_masked)
 
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground(BACKGROUND)
@@ -105,10 +144,12 @@ class ModelView(SelectionView):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.canvas)
+        layout.addLayout(toolbar)
+        layout.addWidget(self.canvas, 1)
         self.canvas.scene().sigMouseClicked.connect(self._on_click)
         selection.heads_changed.connect(self._draw_ablated)
-        self._composed: dict[str, tuple[StackAttention, np.ndarray]] = {}  # per stack name
+        # per stack name: (stack, greyed or not, its composed image)
+        self._composed: dict[str, tuple[StackAttention, bool, np.ndarray]] = {}
         self.composed: np.ndarray | None = None  # the RGB array shown
         self.refresh()
 
@@ -119,20 +160,22 @@ class ModelView(SelectionView):
             self.image.clear()
             return
         name = self.selection.stack_name
+        grey = self.grey_masked.isChecked()
         cached = self._composed.get(name)
-        if cached is None or cached[0] is not stack:
-            cached = (stack, compose(stack))
+        if cached is None or cached[0] is not stack or cached[1] != grey:
+            cached = (stack, grey, compose(stack, grey))
             # keep the thumbnails of the other stacks of this run only
             held = self.selection.stacks
             self._composed = {n: c for n, c in self._composed.items() if held.get(n) is c[0]}
             self._composed[name] = cached
-        self.composed = cached[1]
+        self.composed = cached[2]
         columns = stack.heads + 1
-        self.image.setImage(self.composed, levels=(0, 255), rect=QRectF(0, 0, columns, stack.layers))
+        extent = QRectF(0, 0, columns, stack.layers)
+        self.image.setImage(self.composed, levels=(0, 255), rect=extent)
         self.plot.getAxis("left").setTicks([[(layer + 0.5, str(layer)) for layer in range(stack.layers)]])
         head_ticks = [(head + 0.5, str(head)) for head in range(stack.heads)] + [(stack.heads + 0.5, MEAN_COLUMN)]
         self.plot.getAxis("top").setTicks([head_ticks])
-        self.view_box.setRange(QRectF(0, 0, columns, stack.layers), padding=0)
+        self.view_box.setRange(extent, padding=0)
 
     def _redraw(self) -> None:
         stack = self.selection.stack
