@@ -106,6 +106,8 @@ class ImagePage(QWidget):
         self.original = _side_label("The original image (the part the model sees)")
         self.model_input = _side_label("The exact input the model saw: resized, cropped and normalised, shown back")
         self.before_map = _side_label("The same map before patches were hidden or heads ablated")
+        self.before_caption = QLabel("before hiding")  # shown only with a before map
+        self.before_caption.setVisible(False)
         self.info = QLabel(HINT)  # what the map shows, or the patch under the mouse
         self.info.setWordWrap(True)
         self.banner = QLabel()  # an image that could not be read
@@ -137,7 +139,7 @@ class ImagePage(QWidget):
         side.addWidget(self.original, 1, 0)
         side.addWidget(QLabel("model input"), 2, 0)
         side.addWidget(self.model_input, 3, 0)
-        side.addWidget(QLabel("before hiding"), 4, 0)
+        side.addWidget(self.before_caption, 4, 0)
         side.addWidget(self.before_map, 5, 0)
         side.addWidget(self.predictions, 0, 1, 6, 1)
         side.setRowStretch(6, 1)
@@ -382,6 +384,7 @@ class ImagePage(QWidget):
             before = self.map_of(run.baseline, choice, run)
             _show_rgb(self.before_map, maps.blend(picture, before, spec, self._lut, self.controls.opacity_value()))
         self.before_map.setVisible(run.altered)
+        self.before_caption.setVisible(run.altered)
         self.info.setText(self._describe(choice, stack, values))
 
     def _describe(self, choice: maps.MapChoice, stack: StackAttention, values: np.ndarray) -> str:
