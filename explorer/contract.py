@@ -9,6 +9,7 @@ app and the PyTorch exporter, so it uses the standard library only.
 from __future__ import annotations
 
 import json
+from collections.abc import Container
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -103,6 +104,22 @@ class ImageSpec:
 
 
 @dataclass(frozen=True)
+class PatchEmbedding:
+    """Initializer names of a ViT's way in: patch pixels -> projection (+ bias) -> [CLS] prepended -> + positions.
+
+    `weight` is [d_model, C*p*p] (a linear layer) or [d_model, C, p, p] (a convolution with stride p);
+    either way a patch's pixels are flattened channel-major, (c, y, x). `positions` is [tokens, d_model]
+    (tokens: [CLS] + patches, row-major) and `class_token` [d_model], each possibly with leading axes of 1
+    (Hugging Face's [1, tokens, d_model] and [1, 1, d_model]).
+    """
+
+    weight: str
+    positions: str
+    bias: str | None = None
+    class_token: str | None = None  # named exactly when the image spec has a class token
+
+
+@dataclass(frozen=True)
 class ModelMetadata:
     kind: str
     stacks: dict[str, StackSpec]
@@ -116,6 +133,7 @@ class ModelMetadata:
     name: str = ""
     provenance: dict[str, Any] = field(default_factory=dict)
     embedding: str | None = None  # initializer name of the token embedding matrix [vocab, d_model]
+    patch_embedding: PatchEmbedding | None = None  # vit-classifier: initializer names of the patch embedding
     contract: int = CONTRACT_VERSION
 
     # -- names of the graph's inputs and outputs -------------------------------------------
@@ -138,10 +156,20 @@ class ModelMetadata:
             return self.target_tokenizer
         return self.tokenizer
 
+    def named_initializers(self) -> dict[str, str]:
+        """Metadata field -> the initializer it names, e.g. {"patch_embedding.weight": "model.patch_embed.weight"}."""
+        names = {"embedding": self.embedding} if self.embedding else {}
+        if self.patch_embedding is not None:
+            fields = asdict(self.patch_embedding).items()
+            names.update({f"patch_embedding.{key}": name for key, name in fields if name is not None})
+        return names
+
     # -- serialisation ------------------------------------------------------------------
     def to_json(self) -> str:
         data = asdict(self)
         data = {k: v for k, v in data.items() if v not in (None, (), {}, "")}
+        if "patch_embedding" in data:  # optional names left out rather than written as null
+            data["patch_embedding"] = {k: v for k, v in data["patch_embedding"].items() if v is not None}
         return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
     @classmethod
@@ -226,6 +254,24 @@ def _parse_image(data: Any) -> ImageSpec:
     )
 
 
+def _parse_patch_embedding(data: Any, image: ImageSpec) -> PatchEmbedding:
+    where = "patch_embedding"
+    if not isinstance(data, dict):
+        raise ContractError(f"{where}: must be an object naming initializers")
+    names = {key: data[key] for key in ("weight", "positions", "bias", "class_token") if data.get(key) is not None}
+    for key, name in names.items():
+        if not isinstance(name, str) or not name:
+            raise ContractError(f"{where}: field {key!r} must name an initializer, got {name!r}")
+    for key in ("weight", "positions"):
+        if key not in names:
+            raise ContractError(f"{where}: missing required field {key!r}")
+    if image.class_token and "class_token" not in names:
+        raise ContractError(f"{where}: missing field 'class_token', which image.class_token says the model has")
+    if not image.class_token and "class_token" in names:
+        raise ContractError(f"{where}: names a 'class_token', but image.class_token says the model has none")
+    return PatchEmbedding(**names)
+
+
 def _check_tokenizer(text: Any, key: str) -> str:
     if not isinstance(text, str):
         raise ContractError(f"{key}: must be a Hugging Face tokenizers JSON string")
@@ -304,6 +350,11 @@ def parse_metadata(text: str | None) -> ModelMetadata:
     embedding = data.get("embedding")
     if embedding is not None and not isinstance(embedding, str):
         raise ContractError("metadata: 'embedding' must name an initializer")
+    patch_embedding = None
+    if data.get("patch_embedding") is not None:
+        if image is None:
+            raise ContractError(f"metadata: 'patch_embedding' belongs to a vit-classifier, not a {kind} model")
+        patch_embedding = _parse_patch_embedding(data["patch_embedding"], image)
 
     return ModelMetadata(
         kind=kind,
@@ -318,6 +369,7 @@ def parse_metadata(text: str | None) -> ModelMetadata:
         name=str(data.get("name", "")),
         provenance=provenance,
         embedding=embedding,
+        patch_embedding=patch_embedding,
         contract=version,
     )
 
@@ -333,3 +385,10 @@ def check_graph_io(meta: ModelMetadata, input_names: list[str], output_names: li
         problems.append(f"outputs {missing_out}")
     if problems:
         raise ContractError(f"the graph lacks the {' and '.join(problems)} that a {meta.kind} model must have")
+
+
+def check_initializers(meta: ModelMetadata, initializer_names: Container[str]) -> None:
+    """Raise ContractError when the metadata names an initializer the graph does not have."""
+    missing = [f"{key} ({name!r})" for key, name in meta.named_initializers().items() if name not in initializer_names]
+    if missing:
+        raise ContractError(f"the metadata names initializers the graph lacks: {', '.join(missing)}")

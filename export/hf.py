@@ -25,7 +25,7 @@ from torch import nn
 
 from explorer import contract
 from explorer.core.instrument import CONFIG, folder_metadata, read_json, token_embedding
-from export.onnx_export import save_contract_model, to_onnx
+from export.onnx_export import initializer_name, save_contract_model, to_onnx
 
 # config.json's model_type -> the transformers class that loads it for each kind it can be.
 FAMILIES: dict[str, dict[str, str]] = {
@@ -96,26 +96,43 @@ class ContractWrapper(nn.Module):
         self.hf = hf_model
         self.kind = kind
         self.stack = contract.KIND_STACKS[kind][0]
+        # A ViT's hidden_states are the contract's (the first layer's input, then each layer's output), and
+        # the app checks its patch embedding steps against the first. Text imports leave them out: the app
+        # cannot recompute HF text embeddings (token types, other names), and GPT-2's last one is after ln_f.
+        self.hidden_states = kind == "vit-classifier"
 
     def input_names(self) -> list[str]:
         return [*contract.KIND_SEQUENCES[self.kind][0], contract.head_mask_input(self.stack)]
 
     def output_names(self) -> list[str]:
-        return [contract.LOGITS, contract.attention_output(self.stack)]
+        hidden = [contract.stack_output("hidden_states", self.stack)] if self.hidden_states else []
+        return [contract.LOGITS, contract.attention_output(self.stack), *hidden]
 
     def forward(self, inputs: torch.Tensor, mask: torch.Tensor, head_mask: torch.Tensor):
         rows = HeadMaskRows(head_mask)
         source = "pixel_values" if self.kind == "vit-classifier" else "input_ids"
         extra = {"use_cache": False} if self.kind == "decoder-lm" else {}
         out = self.hf(**{source: inputs}, attention_mask=mask, head_mask_rows=rows, output_attentions=True,
-                      return_dict=True, **extra)
+                      output_hidden_states=self.hidden_states, return_dict=True, **extra)
         if hasattr(out, "logits"):
             logits = out.logits  # (B, T, vocab) or (B, classes)
         elif self.kind == "vit-classifier":
             logits = out.last_hidden_state[:, 0]  # (B, d_model): the [CLS] features
         else:
             logits = out.last_hidden_state  # (B, T, d_model)
-        return logits, torch.stack(out.attentions)  # (L, B, H, T, T)
+        hidden = (torch.stack(out.hidden_states),) if self.hidden_states else ()  # (L + 1, B, T, D)
+        return (logits, torch.stack(out.attentions), *hidden)  # attentions (L, B, H, T, T)
+
+    def patch_embedding(self) -> contract.PatchEmbedding:
+        """The graph's names of a ViT's patch embedding weights (transformers' ViTEmbeddings)."""
+        embeddings = self.hf.base_model.embeddings
+        projection = embeddings.patch_embeddings.projection  # Conv2d(C, D, kernel p, stride p): weight (D, C, p, p)
+        return contract.PatchEmbedding(
+            weight=initializer_name(self, projection.weight),
+            bias=None if projection.bias is None else initializer_name(self, projection.bias),
+            class_token=initializer_name(self, embeddings.cls_token),  # (1, 1, D)
+            positions=initializer_name(self, embeddings.position_embeddings),  # (1, 1 + N, D)
+        )
 
 
 # -- the folder -------------------------------------------------------------------------------
@@ -236,4 +253,6 @@ def export_hf(folder: str | Path, out: str | Path, task: str | None = None) -> P
     proto = to_onnx(wrapper, example_inputs(checkpoint, meta), dynamic_shapes(meta))
     if meta.image is None:
         meta = dataclasses.replace(meta, embedding=token_embedding(proto.graph, checkpoint.config["vocab_size"]))
+    else:
+        meta = dataclasses.replace(meta, patch_embedding=wrapper.patch_embedding())
     return save_contract_model(proto, meta, out)

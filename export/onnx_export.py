@@ -166,7 +166,20 @@ def export_onnx(
     initializers = {init.name for init in proto.graph.initializer}
     if metadata.embedding is None and EMBEDDING_INITIALIZER in initializers:
         metadata = dataclasses.replace(metadata, embedding=EMBEDDING_INITIALIZER)
+    if isinstance(model, ViT):
+        metadata = dataclasses.replace(metadata, patch_embedding=contract.PatchEmbedding(
+            weight=initializer_name(wrapper, model.patch_embed.weight),  # (D, C*p*p), a Linear
+            bias=initializer_name(wrapper, model.patch_embed.bias),
+            class_token=initializer_name(wrapper, model.cls_token),  # (1, 1, D)
+            positions=initializer_name(wrapper, model.positions.weight),  # (1 + N, D)
+        ))
     return save_contract_model(proto, metadata, path)
+
+
+def initializer_name(wrapper: nn.Module, parameter: torch.Tensor) -> str:
+    """The graph's name for one of `wrapper`'s parameters: its state-dict name, which the exporter
+    keeps with its optimiser off (see to_onnx)."""
+    return next(name for name, p in wrapper.named_parameters() if p is parameter)
 
 
 def to_onnx(wrapper: nn.Module, inputs: tuple[torch.Tensor, ...], shapes: tuple) -> onnx.ModelProto:
@@ -195,7 +208,9 @@ def to_onnx(wrapper: nn.Module, inputs: tuple[torch.Tensor, ...], shapes: tuple)
 
 
 def save_contract_model(proto: onnx.ModelProto, metadata: contract.ModelMetadata, path: str | Path) -> Path:
-    """Write `proto` to `path` as one contract file: head masks default to ones, the metadata entry set."""
+    """Write `proto` to `path` as one contract file: head masks default to ones, the metadata entry set.
+    Raises ContractError when the metadata names an initializer the graph lacks."""
+    contract.check_initializers(metadata, {init.name for init in proto.graph.initializer})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _default_head_masks_to_ones(proto, metadata)

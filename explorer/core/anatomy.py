@@ -137,7 +137,7 @@ class Initializers:
 # -- embeddings and positions --------------------------------------------------------------
 
 # Our exporter's names for the pieces before the first layer (PyTorch's module paths).
-POSITIONS_LEARNED = "model.positions.weight"  # BERT, ViT: (max_positions, d_model)
+POSITIONS_LEARNED = "model.positions.weight"  # BERT: (max_positions, d_model)
 EMBED_NORM = "model.embed_norm"  # BERT's LayerNorm after the sum: .weight, .bias
 LAYER_NORM_EPS = 1e-5  # PyTorch's default, which our models use
 
@@ -231,14 +231,9 @@ def embedding_steps(
 
 # -- a ViT's way in: patches instead of token ids --------------------------------------------
 
-# Our exporter's names (export/models/vit.py); the metadata names no ViT initializer.
-PATCH_EMBED = "model.patch_embed"  # nn.Linear(C*p*p, D): .weight (D, C*p*p), .bias (D,)
-CLS_TOKEN = "model.cls_token"  # (1, 1, D)
-
-
 def patchify(pixel_values: np.ndarray, patch_size: int) -> np.ndarray:
     """(1, C, H, W) -> (N, C*p*p): the patches row-major, each flattened channel-major (c, y, x)
-    as export/models/vit.py cuts them."""
+    as the contract orders a patch's pixels (export/models/vit.py cuts them so; a conv kernel lies so)."""
     _, channels, height, width = pixel_values.shape
     p = patch_size
     blocks = pixel_values[0].reshape(channels, height // p, p, width // p, p)  # (C, rows, p, cols, p)
@@ -271,27 +266,34 @@ def patch_embedding_steps(
     pixel_values: np.ndarray,
     tokens: tuple[str, ...],
 ) -> PatchEmbeddingSteps:
-    """Recompute a ViT's first-layer input from its `pixel_values` (1, C, H, W) and the file's weights.
-
-    Follows our exporter's ViT (export/models/vit.py); files without its initializers raise LookupError.
-    """
+    """Recompute a ViT's first-layer input from its `pixel_values` (1, C, H, W) and the file's weights,
+    which the metadata's `patch_embedding` names; files without it raise LookupError."""
     hidden_name = contract.stack_output("hidden_states", stack)
     if hidden_name not in outputs:
         raise MissingInternalsError(f"this model has no {hidden_name} output")
     if meta.image is None:
         raise LookupError("this model takes no images")
-    needed = [f"{PATCH_EMBED}.weight", f"{PATCH_EMBED}.bias", POSITIONS_LEARNED]
-    needed += [CLS_TOKEN] if meta.image.class_token else []
-    missing = [name for name in needed if name not in weights]
-    if missing:
-        raise LookupError(f"the file has no {', '.join(missing)}: the patch embedding steps follow our "
-                          "exporter's ViT")
+    names = meta.patch_embedding
+    if names is None:
+        raise LookupError("the model's metadata does not name its patch embedding initializers "
+                          "('patch_embedding'); export it again with attention-export")
+    try:
+        contract.check_initializers(meta, weights)
+    except contract.ContractError as exc:
+        raise LookupError(str(exc)) from None
     patches = patchify(pixel_values, meta.image.patch_size)  # (N, C*p*p)
-    weight = weights.get(f"{PATCH_EMBED}.weight")  # (D, C*p*p)
-    projected = patches @ weight.reshape(weight.shape[0], -1).T + weights.get(f"{PATCH_EMBED}.bias")  # (N, D)
-    cls = weights.get(CLS_TOKEN).reshape(-1) if meta.image.class_token else None  # (D,)
+    weight = weights.get(names.weight)  # (D, C*p*p) a linear layer, or (D, C, p, p) a conv kernel
+    d_model = weight.shape[0]
+    projection = weight.reshape(d_model, -1)  # (D, C*p*p): a conv kernel flattens (c, y, x), as patchify does
+    if projection.shape[1] != patches.shape[1]:
+        raise LookupError(f"patch_embedding.weight {names.weight!r} has shape {list(weight.shape)}, not "
+                          f"[d_model, {patches.shape[1]}] or [d_model, C, p, p] as the image spec says")
+    projected = patches @ projection.T  # (N, D)
+    if names.bias is not None:
+        projected = projected + weights.get(names.bias)
+    cls = None if names.class_token is None else weights.get(names.class_token).reshape(d_model)  # (D,)
     vectors = projected if cls is None else np.concatenate([cls[None], projected])  # (T, D)
-    positions = weights.get(POSITIONS_LEARNED)[: len(vectors)]  # (T, D)
+    positions = weights.get(names.positions).reshape(-1, d_model)[: len(vectors)]  # (T, D)
     summed = (vectors + positions).astype(np.float32)  # (T, D)
     first = outputs[hidden_name][0]  # (T, D)
     return PatchEmbeddingSteps(tuple(tokens), patches, projected, cls, vectors, positions, summed, first)

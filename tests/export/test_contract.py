@@ -34,6 +34,8 @@ def valid_vit() -> dict:
                                "keys": "pixel_values"}},
         "labels": ["circle", "square"],
         "image": {"size": [32, 32], "patch_size": 4, "channels": 3, "mean": [0.5] * 3, "std": [0.5] * 3},
+        "patch_embedding": {"weight": "patch.weight", "bias": "patch.bias", "class_token": "cls",
+                            "positions": "positions"},
     }
 
 
@@ -44,7 +46,19 @@ def test_valid_metadata_round_trips():
     assert contract.parse_metadata(meta.to_json()) == meta
     vit = contract.parse_metadata(json.dumps(valid_vit()))
     assert vit.image.grid == (8, 8) and vit.image.num_patches == 64
+    assert vit.patch_embedding == contract.PatchEmbedding("patch.weight", "positions", "patch.bias", "cls")
     assert contract.parse_metadata(vit.to_json()) == vit
+
+
+def test_patch_embedding_is_optional_and_so_are_its_bias_and_class_token():
+    assert contract.parse_metadata(_broken(valid_vit(), "patch_embedding", KeyError)).patch_embedding is None
+    data = valid_vit()
+    data["image"]["class_token"] = False
+    del data["patch_embedding"]["bias"], data["patch_embedding"]["class_token"]
+    meta = contract.parse_metadata(json.dumps(data))
+    assert meta.patch_embedding == contract.PatchEmbedding("patch.weight", "positions")
+    assert "null" not in meta.to_json()  # absent names stay absent
+    assert contract.parse_metadata(meta.to_json()) == meta
 
 
 def _broken(base: dict, path: str, value) -> str:
@@ -79,6 +93,15 @@ def _broken(base: dict, path: str, value) -> str:
         (valid_vit, "image.mean", [0.5], "'mean' must hold 3 numbers"),
         (valid_vit, "image", KeyError, "needs an 'image' spec"),
         (valid_vit, "labels", [], "needs its class 'labels'"),
+        (valid_vit, "patch_embedding", "patch.weight", "patch_embedding: must be an object"),
+        (valid_vit, "patch_embedding.weight", KeyError, "patch_embedding: missing required field 'weight'"),
+        (valid_vit, "patch_embedding.positions", KeyError, "patch_embedding: missing required field 'positions'"),
+        (valid_vit, "patch_embedding.bias", 3, "patch_embedding: field 'bias' must name an initializer, got 3"),
+        (valid_vit, "patch_embedding.weight", "", "field 'weight' must name an initializer"),
+        (valid_vit, "patch_embedding.class_token", KeyError, "missing field 'class_token', which image.class_token"),
+        (valid_vit, "image.class_token", False, "names a 'class_token', but image.class_token says the model has none"),
+        (valid_bert, "patch_embedding", {"weight": "w", "positions": "p"},
+         "'patch_embedding' belongs to a vit-classifier, not a bert-mlm model"),
     ],
 )
 def test_broken_metadata_is_rejected_with_a_clear_message(base, path, value, message):
@@ -98,6 +121,17 @@ def test_graph_io_check_names_what_is_missing():
     contract.check_graph_io(meta, ["input_ids", "attention_mask"], ["logits", "attentions.encoder"])
     with pytest.raises(contract.ContractError, match=r"outputs \['attentions.encoder'\]"):
         contract.check_graph_io(meta, ["input_ids", "attention_mask"], ["logits"])
+
+
+def test_initializer_check_names_the_field_and_the_missing_name():
+    vit = contract.parse_metadata(json.dumps(valid_vit()))
+    contract.check_initializers(vit, {"patch.weight", "patch.bias", "cls", "positions", "other"})
+    with pytest.raises(contract.ContractError) as info:
+        contract.check_initializers(vit, {"patch.weight", "patch.bias", "positions"})
+    assert str(info.value) == "the metadata names initializers the graph lacks: patch_embedding.class_token ('cls')"
+    bert = contract.parse_metadata(json.dumps({**valid_bert(), "embedding": "embed.weight"}))
+    with pytest.raises(contract.ContractError, match=r"embedding \('embed.weight'\)"):
+        contract.check_initializers(bert, set())
 
 
 def test_importing_the_contract_does_not_import_torch():

@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import onnx
 import pytest
 
 from explorer import contract
-from export.onnx_export import EMBEDDING_INITIALIZER
+from export.onnx_export import EMBEDDING_INITIALIZER, save_contract_model
 
 from .conftest import feeds_for, torch_outputs
 
@@ -78,15 +79,17 @@ def test_head_mask_changes_logits_as_pytorch_and_keeps_probabilities(exported):
 def test_metadata_round_trips_through_onnxruntime(exported):
     raw = exported.session.get_modelmeta().custom_metadata_map[contract.METADATA_KEY]
     meta = contract.parse_metadata(raw)
-    # The exporter names the token embedding's initializer; everything else is as given.
+    # The exporter names the token embedding's or the patch embedding's initializers; the rest is as given.
     expected_embedding = None if exported.kind == "vit" else EMBEDDING_INITIALIZER
+    expected_patches = contract.PatchEmbedding(
+        weight="model.patch_embed.weight", bias="model.patch_embed.bias", class_token="model.cls_token",
+        positions="model.positions.weight",
+    ) if exported.kind == "vit" else None
     assert meta.embedding == expected_embedding
-    assert meta == dataclasses.replace(exported.metadata, embedding=expected_embedding)
-    if expected_embedding:
-        import onnx
-
-        names = {init.name for init in onnx.load(str(exported.path)).graph.initializer}
-        assert expected_embedding in names
+    assert meta.patch_embedding == expected_patches
+    assert meta == dataclasses.replace(exported.metadata, embedding=expected_embedding,
+                                       patch_embedding=expected_patches)
+    contract.check_initializers(meta, {init.name for init in onnx.load(str(exported.path)).graph.initializer})
     assert meta.kind == exported.metadata.kind
     assert meta.stacks == exported.metadata.stacks
     assert list(meta.stacks) == list(contract.KIND_STACKS[meta.kind])
@@ -100,6 +103,14 @@ def test_metadata_round_trips_through_onnxruntime(exported):
         assert overridable[contract.head_mask_input(stack)] == [spec.layers, spec.heads]
 
 
+def test_the_exporter_refuses_metadata_that_names_a_missing_initializer(exported, tmp_path):
+    proto = onnx.load(str(exported.path))
+    wrong = dataclasses.replace(exported.metadata, embedding="model.no_such.weight")
+    with pytest.raises(contract.ContractError, match=r"embedding \('model.no_such.weight'\)"):
+        save_contract_model(proto, wrong, tmp_path / "wrong.onnx")
+    assert not (tmp_path / "wrong.onnx").exists()
+
+
 def test_head_masks_default_to_ones(exported):
     feeds = feeds_for(exported, 1, 6)
     with_masks = exported.run(feeds)
@@ -109,8 +120,6 @@ def test_head_masks_default_to_ones(exported):
 
 
 def test_one_self_contained_file(exported):
-    import onnx
-
     proto = onnx.load(str(exported.path), load_external_data=False)
     assert all(init.data_location != onnx.TensorProto.EXTERNAL for init in proto.graph.initializer)
     assert not list(exported.path.parent.glob("*.data"))

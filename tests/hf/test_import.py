@@ -83,7 +83,7 @@ def test_head_mask_runs_as_in_pytorch(imported):
     out = imported.run({**feeds, contract.head_mask_input(stack): head_mask})
     inputs = [torch.from_numpy(feeds[n]) for n in contract.KIND_SEQUENCES[checkpoint.kind][0]]
     with torch.no_grad():
-        logits, attentions = wrapper(*inputs, torch.from_numpy(head_mask))
+        logits, attentions, *_ = wrapper(*inputs, torch.from_numpy(head_mask))  # a ViT's hidden_states last
     np.testing.assert_allclose(out[contract.LOGITS], logits.numpy(), atol=1e-4, rtol=0)
     np.testing.assert_allclose(out[contract.attention_output(stack)], attentions.numpy(), atol=1e-5, rtol=0)
 
