@@ -1,36 +1,11 @@
-"""Small untrained contract models (exported in a child process: torch stays out of this one),
-and a workspace with the anatomy panel shown, run on a sentence or, for the bundled ViT, a sample image."""
+"""A workspace with the anatomy panel shown, run on a sentence or, for the bundled ViT, a sample image.
+The contract models (`model_paths`) come from tests/conftest.py."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
+import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported anywhere
-
-import pytest  # noqa: E402
-
-SMALL = {
-    "bert": {"vocab_size": 160, "d_model": 32, "heads": 4, "layers": 2, "d_ff": 64},
-    "transformer": {"d_model": 32, "heads": 2, "encoder_layers": 2, "decoder_layers": 2, "d_ff": 64},
-}
 TEXT = "the cat sat on the mat"
-
-
-@pytest.fixture(scope="session")
-def model_paths(tmp_path_factory) -> dict:
-    folder = tmp_path_factory.mktemp("anatomy_models")
-    paths = {}
-    for kind, config in SMALL.items():
-        paths[kind] = folder / f"{kind}.onnx"
-        subprocess.run(
-            [sys.executable, "-m", "export.cli", "untrained", kind, "--out", str(paths[kind]),
-             "--config", json.dumps(config), "--seed", "5"],
-            check=True, capture_output=True,
-        )
-    return paths
 
 
 @pytest.fixture

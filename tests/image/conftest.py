@@ -1,27 +1,13 @@
-"""Headless Qt (offscreen), a small untrained contract ViT, a main window, and image files to drop."""
+"""Image files to drop, and the main window shown with no sample images (each test brings its own).
+The contract models (`vit_path`, ...) and the plain window come from tests/conftest.py."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import struct
 import zlib
 from pathlib import Path
 
 import pytest
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before pytest-qt makes the QApplication
-
-# Test folders are not packages (pytest's importlib mode): load the shared module by its path.
-_spec = importlib.util.spec_from_file_location(
-    "contract_models", Path(__file__).resolve().parents[1] / "core" / "contract_models.py"
-)
-contract_models = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(contract_models)
-
-model_cache = contract_models.model_cache
-vit_path = contract_models.vit_path
-bert_path = contract_models.bert_path
 
 
 def write_png(path: Path, rgb) -> Path:
@@ -68,25 +54,20 @@ def pictures(tmp_path):
 
 
 @pytest.fixture
-def settings(tmp_path):
-    from PySide6.QtCore import QSettings
+def no_sample_images(monkeypatch):
+    """Each test brings its own pictures: the workspace offers no bundled samples."""
+    import explorer.ui.workspace as workspace_module
 
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    monkeypatch.setattr(workspace_module, "sample_images", lambda: [])
 
 
 @pytest.fixture
-def window(qtbot, settings, monkeypatch):
-    import explorer.ui.workspace as workspace_module
-    from explorer.ui.main_window import MainWindow
-
-    monkeypatch.setattr(workspace_module, "sample_images", lambda: [])  # each test brings its own images
-    window = MainWindow(settings=settings)
-    qtbot.addWidget(window)
+def window(no_sample_images, window, qtbot):
+    """The shared main window (made after the samples are gone), shown at a size the image page fits."""
     window.resize(1300, 860)
     window.show()
     qtbot.waitExposed(window)
-    yield window
-    window.workspace.shutdown()
+    return window
 
 
 @pytest.fixture

@@ -14,29 +14,17 @@ TEXT = "the cat sat on the mat"
 
 
 @pytest.fixture
-def settled(qtbot):
-    """settled(window): wait until no run is in flight and the newest one is drawn."""
-
-    def wait(window):
-        workspace = window.workspace
-        qtbot.waitUntil(lambda: workspace.result is not None and not workspace.runs.busy, timeout=10_000)
-        return workspace.result
-
-    return wait
-
-
-@pytest.fixture
-def bert_window(window, bert_path, settled):
+def bert_window(window, bert_path, wait_for_result):
     window.open_path(bert_path, TEXT)
-    settled(window)
+    wait_for_result(window)
     return window
 
 
-def test_alt_click_hides_a_key_and_the_views_show_it_masked(bert_window, qtbot, settled):
+def test_alt_click_hides_a_key_and_the_views_show_it_masked(bert_window, qtbot, wait_for_result):
     workspace = bert_window.workspace
     strip = workspace.strips[contract.INPUT_IDS]
     qtbot.mouseClick(strip.button(2), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.AltModifier)
-    settled(bert_window)
+    wait_for_result(bert_window)
     stack = workspace.selection.stack
     assert not stack.key_mask[2] and stack.key_mask[[0, 1, 3]].all()
     assert np.all(stack.attentions[..., 2] == 0.0)
@@ -46,18 +34,18 @@ def test_alt_click_hides_a_key_and_the_views_show_it_masked(bert_window, qtbot, 
     assert matrix.not_allowed.isVisible() or not matrix.isVisible()
     assert strip.button(2).property("hidden_key") is True
     qtbot.mouseClick(strip.button(2), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.AltModifier)
-    settled(bert_window)
+    wait_for_result(bert_window)
     assert workspace.selection.stack.key_mask.all()
     assert strip.button(2).property("hidden_key") is False
 
 
-def test_the_model_view_greys_a_hidden_key_in_every_thumbnail(bert_window, qtbot, settled, thumbnails):
+def test_the_model_view_greys_a_hidden_key_in_every_thumbnail(bert_window, qtbot, wait_for_result, thumbnails):
     workspace = bert_window.workspace
     workspace.views.show_view("model")
     view = workspace.views.views["model"]
     qtbot.mouseClick(workspace.strips[contract.INPUT_IDS].button(2), Qt.MouseButton.LeftButton,
                      Qt.KeyboardModifier.AltModifier)
-    stack = settled(bert_window).stacks["encoder"]
+    stack = wait_for_result(bert_window).stacks["encoder"]
     view.refresh()
     thumbs = thumbnails(view.image.image, stack)  # (L, H + 1, q, k, 3) as drawn
     per_key = thumbs.shape[3] // len(stack.key_tokens)  # a short input: whole pixels per key
@@ -71,9 +59,9 @@ def test_the_model_view_greys_a_hidden_key_in_every_thumbnail(bert_window, qtbot
     assert (shown == zero).all()
 
 
-def test_the_model_view_greys_the_decoders_future(window, transformer_path, settled, thumbnails):
+def test_the_model_view_greys_the_decoders_future(window, transformer_path, wait_for_result, thumbnails):
     window.open_path(transformer_path, "12 may 2021")
-    settled(window)
+    wait_for_result(window)
     workspace = window.workspace
     workspace.views.show_view("model")
     workspace.selection.set_stack("decoder")
@@ -89,11 +77,11 @@ def test_the_model_view_greys_the_decoders_future(window, transformer_path, sett
     assert (greyed == future).all()  # the future grey in every thumbnail, the rest its values
 
 
-def test_double_click_puts_in_mask_and_shows_its_predictions(bert_window, qtbot, settled):
+def test_double_click_puts_in_mask_and_shows_its_predictions(bert_window, qtbot, wait_for_result):
     workspace = bert_window.workspace
     strip = workspace.strips[contract.INPUT_IDS]
     qtbot.mouseDClick(strip.button(3), Qt.MouseButton.LeftButton)
-    result = settled(bert_window)
+    result = wait_for_result(bert_window)
     mask_token, mask_id = workspace.runner.mask_token()
     assert result.tokens[contract.INPUT_IDS][3] == mask_token
     assert strip.tokens()[3][0] == mask_token
@@ -103,7 +91,7 @@ def test_double_click_puts_in_mask_and_shows_its_predictions(bert_window, qtbot,
     assert "[MASK] at 3" in workspace.outcome.text.text()
 
 
-def test_typing_mask_gives_predictions(bert_window, qtbot, settled):
+def test_typing_mask_gives_predictions(bert_window, qtbot, wait_for_result):
     workspace = bert_window.workspace
     workspace.text_box.setPlainText("the [MASK] sat")
     qtbot.waitUntil(lambda: workspace.outcome.predictions != [], timeout=10_000)
@@ -111,10 +99,10 @@ def test_typing_mask_gives_predictions(bert_window, qtbot, settled):
     assert workspace.result.tokens[contract.INPUT_IDS][prediction.position] == workspace.runner.mask_token()[0]
 
 
-def test_ctrl_click_ablates_a_head_and_reset_restores_the_output(bert_window, qtbot, settled):
+def test_ctrl_click_ablates_a_head_and_reset_restores_the_output(bert_window, qtbot, wait_for_result):
     workspace = bert_window.workspace
     workspace.toggle_masked(contract.INPUT_IDS, 2)
-    before = settled(bert_window)
+    before = wait_for_result(bert_window)
     view = workspace.views.views["model"]
     workspace.views.show_view("model")
     qtbot.waitExposed(view)
@@ -147,9 +135,9 @@ def test_keep_only_one_head_in_a_layer(bert_window, qtbot):
     assert workspace.selection.head_masks.ablated("encoder") == [(1, h) for h in range(heads) if h != 2]
 
 
-def test_grey_switch_shows_the_masked_cells_values(window, transformer_path, settled):
+def test_grey_switch_shows_the_masked_cells_values(window, transformer_path, wait_for_result):
     window.open_path(transformer_path, "12 may 2021")
-    settled(window)
+    wait_for_result(window)
     workspace = window.workspace
     workspace.selection.set_stack("decoder")
     matrix = workspace.views.views["matrix"]
@@ -161,9 +149,9 @@ def test_grey_switch_shows_the_masked_cells_values(window, transformer_path, set
     assert not matrix.not_allowed.isVisible()
 
 
-def test_decoding_step_by_step_in_the_window(window, transformer_path, settled):
+def test_decoding_step_by_step_in_the_window(window, transformer_path, wait_for_result):
     window.open_path(transformer_path, "12 may 2021")
-    whole = settled(window)
+    whole = wait_for_result(window)
     workspace = window.workspace
     panel = workspace.decoder_panel
     assert panel.isVisibleTo(window)
@@ -178,9 +166,9 @@ def test_decoding_step_by_step_in_the_window(window, transformer_path, settled):
     assert "step" in panel.output.text()
 
 
-def test_clicking_an_output_token_shows_its_cross_attention(window, transformer_path, settled):
+def test_clicking_an_output_token_shows_its_cross_attention(window, transformer_path, wait_for_result):
     window.open_path(transformer_path, "12 may 2021")
-    settled(window)
+    wait_for_result(window)
     workspace = window.workspace
     workspace.selection.set_stack("encoder")
     workspace.strips[contract.TGT_IDS].click(2)

@@ -26,11 +26,11 @@ def run(path, feeds):
     return meta, item
 
 
-def test_softmax_of_shown_q_and_k_is_the_models_attention(small_models):
+def test_softmax_of_shown_q_and_k_is_the_models_attention(model_paths):
     ids = np.array([[2, 40, 41, 42, 43, 44, 3]], dtype=np.int64)
     mask = np.ones_like(ids)
     mask[0, 4] = 0  # one hidden key
-    meta, out = run(small_models["bert"], {"input_ids": ids, "attention_mask": mask})
+    meta, out = run(model_paths["bert"], {"input_ids": ids, "attention_mask": mask})
     spec = meta.stacks["encoder"]
     for layer in range(spec.layers):
         for head in range(spec.heads):
@@ -43,11 +43,11 @@ def test_softmax_of_shown_q_and_k_is_the_models_attention(small_models):
                 np.testing.assert_allclose(steps.output, steps.weighted_values.sum(0))
 
 
-def test_causal_and_cross_stacks(small_models):
+def test_causal_and_cross_stacks(model_paths):
     src = np.array([[5, 20, 21, 22, 23, 6]], dtype=np.int64)
     tgt = np.array([[2, 30, 31, 32]], dtype=np.int64)
     feeds = {"src_ids": src, "src_mask": np.ones_like(src), "tgt_ids": tgt, "tgt_mask": np.ones_like(tgt)}
-    meta, out = run(small_models["transformer"], feeds)
+    meta, out = run(model_paths["transformer"], feeds)
     for stack in ("decoder", "cross"):
         spec = meta.stacks[stack]
         for query in range(tgt.shape[1]):
@@ -62,10 +62,10 @@ def test_missing_internals_are_named():
         head_steps({}, "encoder", contract.StackSpec(1, 1, 4, "input_ids", "input_ids"), 0, 0, 0)
 
 
-def test_embedding_neighbours(small_models):
-    session = ort.InferenceSession(str(small_models["bert"]), providers=["CPUExecutionProvider"])
+def test_embedding_neighbours(model_paths):
+    session = ort.InferenceSession(str(model_paths["bert"]), providers=["CPUExecutionProvider"])
     meta = contract.parse_metadata(session.get_modelmeta().custom_metadata_map[contract.METADATA_KEY])
-    matrix = embedding_matrix(small_models["bert"], meta)
+    matrix = embedding_matrix(model_paths["bert"], meta)
     assert matrix.shape == (160, 32)
     neighbours = nearest_tokens(matrix, 50, k=5)
     similarity = cosine_similarity(matrix)

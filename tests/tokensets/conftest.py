@@ -1,36 +1,25 @@
-"""Headless Qt, and an untrained BERT's attention from a real ONNX Runtime run."""
+"""The contract BERT's attention from a real ONNX Runtime run. The model (`bert_path`) and the
+view helpers (`selection`, `show`, `click`) come from tests/conftest.py."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import numpy as np
+import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported anywhere
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from explorer.core.result import StackAttention  # noqa: E402
+from explorer.core.result import StackAttention
 
 TEXT = "the cat sat on the mat"
 
 
 @pytest.fixture(scope="session")
-def bert_stack(tmp_path_factory) -> StackAttention:
-    """The encoder stack of an untrained contract BERT run on TEXT (exported in a child
-    process, so that torch stays out of this one)."""
+def bert_stack(bert_path) -> StackAttention:
+    """The encoder stack of the contract BERT run on TEXT."""
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
     from explorer import contract
 
-    path = tmp_path_factory.mktemp("tokensets_models") / "bert.onnx"
-    subprocess.run(
-        [sys.executable, "-m", "export.cli", "untrained", "bert", "--out", str(path)],
-        check=True, capture_output=True, text=True,
-    )
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(bert_path), providers=["CPUExecutionProvider"])
     meta = contract.parse_metadata(session.get_modelmeta().custom_metadata_map[contract.METADATA_KEY])
     encoding = Tokenizer.from_str(meta.tokenizer).encode(TEXT)
     spec = meta.stacks["encoder"]
@@ -42,37 +31,3 @@ def bert_stack(tmp_path_factory) -> StackAttention:
     (output,) = session.run([contract.attention_output("encoder")], feeds)  # (L, B, H, Q, K)
     tokens = tuple(encoding.tokens)
     return StackAttention(name="encoder", attentions=output[:, 0], query_tokens=tokens, key_tokens=tokens)
-
-
-@pytest.fixture
-def selection(qapp):
-    from explorer.ui.views import Selection
-
-    return Selection()
-
-
-@pytest.fixture
-def show(qtbot):
-    """Show a widget at a fixed size and wait until it is drawn; pytest-qt closes it afterwards."""
-
-    def shown(widget, width=800, height=600):
-        qtbot.addWidget(widget)
-        widget.resize(width, height)
-        widget.show()
-        qtbot.waitExposed(widget)
-        return widget
-
-    return shown
-
-
-@pytest.fixture
-def click(qtbot, qapp):
-    """Click a pyqtgraph canvas where a scene position lies on screen, with or without Shift."""
-    from PySide6.QtCore import Qt
-
-    def click_at(canvas, scene_pos, shift=False):
-        qapp.processEvents()  # pyqtgraph ranges its views lazily
-        modifier = Qt.KeyboardModifier.ShiftModifier if shift else Qt.KeyboardModifier.NoModifier
-        qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, modifier, canvas.mapFromScene(scene_pos))
-
-    return click_at

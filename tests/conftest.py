@@ -1,0 +1,164 @@
+"""Fixtures shared by every test area: headless Qt, small untrained contract models, a main window
+with its own settings file, and the widgets' common helpers. An area's conftest keeps only its own.
+
+The contract models are exported by `attention-export untrained` in a child process (so that torch
+never enters the test process), once per configuration, and cached between runs by the hash of the
+exporter's sources."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before pytest-qt makes the QApplication
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Small enough to export in seconds; max_positions small enough that "a very long text" is cheap.
+SMALL = {
+    "bert": {"vocab_size": 160, "d_model": 32, "heads": 4, "layers": 2, "d_ff": 64, "max_positions": 48},
+    "transformer": {"vocab_size": 160, "d_model": 32, "heads": 2, "encoder_layers": 2, "decoder_layers": 3,
+                    "d_ff": 64, "max_positions": 40},
+    "vit": {"image_size": 16, "patch_size": 4, "d_model": 32, "heads": 2, "layers": 3, "d_ff": 64, "classes": 5},
+}
+
+
+def _sources_hash() -> str:
+    """The sources an untrained export runs through (training and data code are not among them)."""
+    digest = hashlib.sha256()
+    sources = [*REPO.glob("export/*.py"), *REPO.glob("export/models/*.py"), REPO / "explorer" / "contract.py"]
+    for path in sorted(sources):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def contract_model(kind: str, cache_dir: Path) -> Path:
+    """The path of a small untrained `kind` model ("bert", "transformer", "vit"), exporting it if needed."""
+    config = json.dumps(SMALL[kind], sort_keys=True)
+    key = hashlib.sha256(f"{_sources_hash()} {kind} {config}".encode()).hexdigest()[:16]
+    path = cache_dir / f"{kind}-{key}.onnx"
+    if not path.exists():
+        partial = path.with_suffix(f".{os.getpid()}.partial.onnx")
+        subprocess.run(
+            [sys.executable, "-m", "export.cli", "untrained", kind, "--out", str(partial), "--config", config],
+            check=True, cwd=REPO, capture_output=True,
+        )
+        os.replace(partial, path)  # whole files only, even with two sessions exporting at once
+        for stale in cache_dir.glob(f"{kind}-*.onnx"):  # exports of older sources
+            if stale != path and ".partial" not in stale.name:
+                stale.unlink(missing_ok=True)
+    return path
+
+
+# -- contract models (seed 0), one of each kind per session ----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def model_cache(request, tmp_path_factory) -> Path:
+    """pytest's cache folder, kept between runs; a temporary one under `-p no:cacheprovider`."""
+    cache = getattr(request.config, "cache", None)
+    return Path(cache.mkdir("contract-models")) if cache else tmp_path_factory.mktemp("contract-models")
+
+
+@pytest.fixture(scope="session")
+def small_configs() -> dict[str, dict]:
+    """The config overrides the contract models were exported with (seed 0), to rebuild them in PyTorch."""
+    return SMALL
+
+
+@pytest.fixture(scope="session")
+def bert_path(model_cache) -> Path:
+    return contract_model("bert", model_cache)
+
+
+@pytest.fixture(scope="session")
+def transformer_path(model_cache) -> Path:
+    return contract_model("transformer", model_cache)
+
+
+@pytest.fixture(scope="session")
+def vit_path(model_cache) -> Path:
+    return contract_model("vit", model_cache)
+
+
+@pytest.fixture(scope="session")
+def model_paths(bert_path, transformer_path) -> dict[str, Path]:
+    """The text models by kind, for tests that go through both."""
+    return {"bert": bert_path, "transformer": transformer_path}
+
+
+# -- the main window ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """A settings file of the test's own: recents and choices never leak between tests or from the user."""
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    from explorer.ui.main_window import MainWindow
+
+    window = MainWindow(settings=settings)
+    qtbot.addWidget(window)
+    yield window
+    window.workspace.shutdown()
+
+
+@pytest.fixture
+def wait_for_result(qtbot):
+    """wait_for_result(window): wait until no run is in flight and the newest one is drawn; returns its RunResult."""
+
+    def wait(window, timeout: int = 10_000):
+        workspace = window.workspace
+        qtbot.waitUntil(lambda: workspace.result is not None and not workspace.runs.busy, timeout=timeout)
+        return workspace.result
+
+    return wait
+
+
+# -- views on their own ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def selection(qapp):
+    """The selection the views share, without a window around them."""
+    from explorer.ui.views import Selection
+
+    return Selection()
+
+
+@pytest.fixture
+def show(qtbot):
+    """Show a widget at a fixed size and wait until it is drawn; pytest-qt closes it afterwards."""
+
+    def shown(widget, width=800, height=600):
+        qtbot.addWidget(widget)
+        widget.resize(width, height)
+        widget.show()
+        qtbot.waitExposed(widget)
+        return widget
+
+    return shown
+
+
+@pytest.fixture
+def click(qtbot, qapp):
+    """Click a pyqtgraph canvas where a scene position lies on screen, with or without Shift."""
+    from PySide6.QtCore import Qt
+
+    def click_at(canvas, scene_pos, shift=False):
+        qapp.processEvents()  # pyqtgraph ranges its views lazily
+        modifier = Qt.KeyboardModifier.ShiftModifier if shift else Qt.KeyboardModifier.NoModifier
+        qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, modifier, canvas.mapFromScene(scene_pos))
+
+    return click_at
