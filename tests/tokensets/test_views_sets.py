@@ -4,7 +4,6 @@ attention, each token's or combined (sum, mean), rows or (attention to the token
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from explorer.core.token_sets import combine
@@ -12,8 +11,6 @@ from explorer.ui.token_strip import TokenStrip
 from explorer.ui.views import FROM, TO, HeadView, MatrixView
 from explorer.ui.views.head_view import MIN_WEIGHT
 from explorer.ui.views.selection import EACH, MEAN, SUM
-
-pytestmark = pytest.mark.slow  # exports an untrained BERT and runs it (once per session)
 
 
 def assert_combined_lines(view: HeadView, attentions: np.ndarray, tokens, how: str, direction: str) -> None:
