@@ -10,7 +10,6 @@ always answers the most frequent training tokens, on the same positions.
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +21,8 @@ from export.data import text
 from export.layers import sinusoidal_table
 from export.models import Bert, BertConfig
 from export.tokenizer import BERT_SPECIAL, bert_wordpiece
-from export.train.loop import TrainConfig, seed_everything, train
+from export.train.finish import finish
+from export.train.loop import TrainConfig, train_run
 
 
 @dataclass
@@ -144,7 +144,6 @@ def train_bert(
     """Train, evaluate on held-out documents (PyTorch and the exported ONNX file), export
     `out_dir/bert.onnx` with the figures in its provenance. Returns the figures."""
     from export.train.evaluate_text import evaluate_bert
-    from export.train.run import export_trained, run_dir
 
     task = task or BertTask()
     if steps is not None:
@@ -152,50 +151,43 @@ def train_bert(
     data = prepare_data(task.vocab_size, docs)
     config = dataclasses.replace(task.model, vocab_size=data.tokenizer.get_vocab_size(), pad_id=data.special["pad"])
 
-    seed_everything(seed)
-    model = Bert(config)
-    if task.position_start:
-        start_positions_from_sinusoids(model, task.position_start)
+    def build_model() -> Bert:
+        model = Bert(config)
+        if task.position_start:
+            start_positions_from_sinusoids(model, task.position_start)
+        return model
+
     train_config = TrainConfig(
         steps=task.steps, lr=task.lr, warmup=min(task.warmup, task.steps // 5), seed=seed, bf16=task.bf16
     )
-    ckpt_dir = run_dir(work_dir, "bert", seed, task.steps)
     make_batch = batch_maker(data, seed, task.batch_size, config.max_positions, task.short)
-    began = time.perf_counter()
-    result = train(model, make_batch, loss_fn, train_config, ckpt_dir, description="bert", progress=progress)
-    train_seconds = time.perf_counter() - began
+    run = train_run("bert", build_model, make_batch, loss_fn, train_config, work_dir, progress)
 
     held_out = text.held_out_batches(data.tokenizer, data.test_docs, seed, config.max_positions - 2)
-    torch_figures = evaluate_torch(model, held_out, data.counts)
-    provenance = {
-        "source": "trained by attention-export train bert",
-        "task": "masked language model (BERT): 15% of tokens chosen, of those 80% [MASK], 10% random, 10% kept",
-        "data": text.describe(),
-        "tokenizer": f"WordPiece ({config.vocab_size} tokens) trained with tokenizers on the training documents",
-        "train_documents": data.train_docs,
-        "train_tokens": int(len(data.train_stream)),
-        "held_out_documents": len(data.test_docs),
-        "seed": seed,
-        "steps": task.steps,
-        "steps_this_run": result.steps,
-        "batch_size": task.batch_size,
-        "sequence_length": config.max_positions,
-        "lr": task.lr,
-        "bf16": task.bf16,
-        "positions_start": (
-            f"sinusoidal table x {task.position_start}" if task.position_start else "random (std 0.02)"
-        ),
-        "train_seconds": round(train_seconds, 1),
-        "threads": torch.get_num_threads(),
-        "final_loss": round(result.final_loss, 4),
-        **{f"{k}_torch": v for k, v in torch_figures.items()},
-        "baseline": "unigram frequency: always the k most frequent training tokens, on the same masked positions",
-    }
-
-    def evaluate(path: Path) -> dict:
-        return {f"{k}_onnx": v for k, v in evaluate_bert(path, held_out, data.counts).items()}
-
-    return export_trained(
-        model, Path(out_dir) / "bert.onnx", ckpt_dir / "model.safetensors", provenance, evaluate,
+    torch_figures = evaluate_torch(run.model, held_out, data.counts)
+    return finish(
+        run, out_dir,
+        about={
+            "task": "masked language model (BERT): 15% of tokens chosen, of those 80% [MASK], 10% random, 10% kept",
+            "data": text.describe(),
+            "tokenizer": f"WordPiece ({config.vocab_size} tokens) trained with tokenizers on the training documents",
+            "train_documents": data.train_docs,
+            "train_tokens": int(len(data.train_stream)),
+            "held_out_documents": len(data.test_docs),
+        },
+        settings={
+            "batch_size": task.batch_size,
+            "sequence_length": config.max_positions,
+            "lr": task.lr,
+            "bf16": task.bf16,
+            "positions_start": (
+                f"sinusoidal table x {task.position_start}" if task.position_start else "random (std 0.02)"
+            ),
+        },
+        measured_in_torch={
+            **{f"{k}_torch": v for k, v in torch_figures.items()},
+            "baseline": "unigram frequency: always the k most frequent training tokens, on the same masked positions",
+        },
+        measure_onnx=lambda path: {f"{k}_onnx": v for k, v in evaluate_bert(path, held_out, data.counts).items()},
         name="BERT (Python documentation MLM)", tokenizer_json=data.tokenizer.to_str(), special_tokens=BERT_SPECIAL,
     )

@@ -2,6 +2,8 @@
 
 Batches come from ``make_batch(step)``, a pure function of the step index (and the
 seed it closes over), so a resumed run sees exactly the batches a straight run would.
+`train_run` is how each model's pipeline uses it: seed, build, train in the run's own
+checkpoint folder, time it.
 """
 
 from __future__ import annotations
@@ -102,3 +104,39 @@ def train(
             save_training_state({"optimizer": optimizer.state_dict(), "step": step + 1}, ckpt_dir / "last.state.pt")
     model.eval()
     return TrainResult(config.steps - start, time.perf_counter() - began, loss_value, history)
+
+
+def run_dir(work_dir: str | Path, model: str, seed: int, steps: int) -> Path:
+    """Checkpoints of one run: a run resumes only from a run with the same seed and step count
+    (the learning-rate schedule depends on both)."""
+    return Path(work_dir) / f"{model}-seed{seed}-steps{steps}"
+
+
+@dataclass
+class TrainedRun:
+    """A model after `train_run`, with what its provenance records of the run."""
+
+    name: str  # transformer, bert or vit: the CLI's name, the checkpoint folder's and the file's
+    model: nn.Module
+    config: TrainConfig
+    checkpoint_dir: Path
+    result: TrainResult
+    train_seconds: float  # the whole call to `train`, loading a checkpoint to resume from included
+
+
+def train_run(
+    name: str,
+    build_model: Callable[[], nn.Module],
+    make_batch: Callable[[int], object],
+    loss_fn: LossFn,
+    config: TrainConfig,
+    work_dir: str | Path,
+    progress: bool = True,
+) -> TrainedRun:
+    """Seed, build the model and train it, resuming from this run's checkpoints in `work_dir`."""
+    seed_everything(config.seed)
+    model = build_model()  # after seeding: the initial weights are the seed's
+    checkpoint_dir = run_dir(work_dir, name, config.seed, config.steps)
+    began = time.perf_counter()
+    result = train(model, make_batch, loss_fn, config, checkpoint_dir, description=name, progress=progress)
+    return TrainedRun(name, model, config, checkpoint_dir, result, time.perf_counter() - began)
