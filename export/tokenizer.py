@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import string
 
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
@@ -55,20 +56,45 @@ def character_level(alphabet: str = PRINTABLE, special: dict[str, str] | None = 
 
 def bert_wordpiece(texts, vocab_size: int, min_frequency: int = 2) -> Tokenizer:
     """A WordPiece vocabulary trained on `texts` (an iterable of strings), BERT-style:
-    lower-cased, split on whitespace and punctuation, [CLS] A [SEP] around every encoding."""
+    lower-cased, split on whitespace and punctuation, [CLS] A [SEP] around every encoding.
+    The same texts give the same vocabulary, id for id (see `_continuation_pieces`)."""
     from tokenizers import trainers
 
+    texts = list(texts)
     tok = Tokenizer(models.WordPiece(unk_token=BERT_SPECIAL["unk"]))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    pieces = _continuation_pieces(tok, texts)
     trainer = trainers.WordPieceTrainer(
         vocab_size=vocab_size,
         min_frequency=min_frequency,
-        special_tokens=list(BERT_SPECIAL.values()),
+        special_tokens=list(BERT_SPECIAL.values()) + pieces,
         continuing_subword_prefix="##",
         show_progress=False,
     )
     tok.train_from_iterator(texts, trainer=trainer)
+    tok = _unmark_special(tok, set(pieces))
     tok.post_processor = bert_post_processor(tok)
     tok.decoder = decoders.WordPiece(prefix="##")
     return tok
+
+
+def _continuation_pieces(tok: Tokenizer, texts: list[str]) -> list[str]:
+    """"##c" for every character c that follows another inside a word, sorted.
+
+    The trainer creates these pieces while iterating over a hash map, so their ids, and through
+    tie-breaks the merges, changed from run to run (huggingface/tokenizers#1794). Given to the
+    trainer up front, they get fixed ids; they are the pieces it would have made anyway."""
+    chars = set()
+    for text in texts:
+        for word, _ in tok.pre_tokenizer.pre_tokenize_str(tok.normalizer.normalize_str(text)):
+            chars.update(word[1:])
+    return ["##" + c for c in sorted(chars)]
+
+
+def _unmark_special(tok: Tokenizer, pieces: set[str]) -> Tokenizer:
+    """The pieces passed as special tokens stay in the vocabulary but stop being special tokens
+    (which decoding would skip and the pre-tokenizer would match in raw text)."""
+    state = json.loads(tok.to_str())
+    state["added_tokens"] = [t for t in state["added_tokens"] if t["content"] not in pieces]
+    return Tokenizer.from_str(json.dumps(state))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -46,6 +49,28 @@ def test_wordpiece_is_trained_bert_style(tokenizer):
     assert enc.tokens[0] == "[CLS]" and enc.tokens[-1] == "[SEP]"
     assert "statement" in enc.tokens and any(t.startswith("##") for t in enc.tokens)
     assert tokenizer.decode(enc.ids) == "the while statement repeats a block."
+
+
+# Trains a vocabulary on a few topics in a fresh process; prints the tokenizer's JSON.
+TRAIN_IN_A_FRESH_PROCESS = """
+from export.data import text
+from export.tokenizer import bert_wordpiece
+print(bert_wordpiece((d.text for d in text.pydoc_topics()[:40]), vocab_size=600).to_str())
+"""
+
+
+def test_wordpiece_vocabulary_is_the_same_in_every_process():
+    """The trainer's hash maps are seeded per process: before the fix every run gave other ids."""
+    runs = {subprocess.run([sys.executable, "-c", TRAIN_IN_A_FRESH_PROCESS], capture_output=True, text=True,
+                           check=True).stdout for _ in range(3)}
+    assert len(runs) == 1
+
+
+def test_continuation_pieces_are_plain_vocabulary(tokenizer):
+    """Passed to the trainer as special tokens for fixed ids, they must not stay special."""
+    assert {t.content for t in tokenizer.get_added_tokens_decoder().values()} == set(BERT_SPECIAL.values())
+    assert tokenizer.encode("##s", add_special_tokens=False).tokens == ["#", "#", "s"]
+    assert tokenizer.decode(tokenizer.encode("functions").ids) == "functions"
 
 
 def test_character_wordpiece_still_builds():
