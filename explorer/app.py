@@ -54,29 +54,45 @@ def main(argv: list[str] | None = None) -> int:
     return run_window(args.model, args.text, args.provider, args.screenshot)
 
 
-def run_window(model: Path | None, text: str | None, provider: str, screenshot: Path | None = None) -> int:
-    from PySide6.QtCore import QTimer
-
+def start_window(model: Path | None, text: str | None, provider: str, settings=None):
+    """(app, window): the window shown at once, the model (default: the bundled BERT) opening in
+    the background; the welcome page says so when the bundled model is missing."""
     from explorer.ui.main_window import MainWindow
 
     app = _application()
-    window = MainWindow(provider=provider)
+    if model is None and BUNDLED_MODEL.exists():
+        model = BUNDLED_MODEL
+    window = MainWindow(settings=settings, provider=provider, model=model, text=text)
     if model is None:
         window.open_bundled(text)
-    else:
-        window.open_path(model, text)
     window.show()
+    return app, window
+
+
+def run_window(model: Path | None, text: str | None, provider: str, screenshot: Path | None = None) -> int:
+    from PySide6.QtCore import QTimer
+
+    app, window = start_window(model, text, provider)
     if screenshot is not None:
         _screenshot_when_drawn(app, window, screenshot)
         QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: app.exit(3))  # never hang a script
     code = app.exec()
-    window.close()
-    del window
+    close_window(window)
     return code
 
 
+def close_window(window) -> None:
+    """Close the window and delete it now: left to Qt at interpreter exit, its deletion calls
+    into Python objects already gone and can crash."""
+    import shiboken6
+
+    window.close()
+    shiboken6.delete(window)
+
+
 def _screenshot_when_drawn(app, window, path: Path) -> None:
-    """Once a result is drawn (or at once on the welcome page), grab the real window and quit."""
+    """Once a result is drawn (an image model's page once it opened; the welcome page once opening
+    failed, or at once when nothing is being opened), grab the real window and quit."""
     from PySide6.QtCore import QTimer
 
     def grab() -> None:
@@ -89,11 +105,22 @@ def _screenshot_when_drawn(app, window, path: Path) -> None:
         app.exit(0 if ok else 1)
 
     settle_ms = 500  # let the window manager map the window and the views paint
-    if window.model is None or window.model.meta.kind == "vit-classifier":
-        QTimer.singleShot(settle_ms, grab)
-    else:
-        window.workspace.result_shown.connect(lambda _: QTimer.singleShot(settle_ms, grab))
-        window.workspace.runs.failed.connect(lambda _: QTimer.singleShot(settle_ms, grab))
+    timer = QTimer(window)  # one shot, started by the first of the events below
+    timer.setSingleShot(True)
+    timer.setInterval(settle_ms)
+    timer.timeout.connect(grab)
+
+    def grab_later(*_) -> None:
+        if not timer.isActive():
+            timer.start()
+
+    if not window.opening.busy:  # the bundled model is missing: the welcome page says so
+        grab_later()
+        return
+    window.open_failed.connect(grab_later)
+    window.model_opened.connect(lambda model: grab_later() if model.meta.kind == "vit-classifier" else None)
+    window.workspace.result_shown.connect(grab_later)
+    window.workspace.runs.failed.connect(grab_later)
 
 
 def snapshot(out: Path, model_path: Path, text: str | None, provider: str, view_name: str,

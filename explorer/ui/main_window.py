@@ -1,10 +1,16 @@
-"""The main window: open models (Ctrl+O, drag-and-drop, recents), the workspace, menus, saving."""
+"""The main window: open models (Ctrl+O, drag-and-drop, recents), the workspace, menus, saving.
+
+Opening a model (reading the file, starting its ONNX Runtime session) takes seconds for a large
+one, so what a person opens is opened on a worker thread while the window stays responsive;
+of several opened in a row the newest wins. `open_path` opens on the calling thread, for
+scripts and tests that want the model at once.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtCore import QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QActionGroup, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -20,9 +26,9 @@ from PySide6.QtWidgets import (
 
 from explorer.core import assets
 from explorer.core.model import LoadedModel, ModelOpenError, cuda_available, open_model
-from explorer.ui.anatomy import AnatomyPanel
 from explorer.ui.model_panel import ModelPanel
 from explorer.ui.recents import MAX_RECENT, RecentFiles, default_settings
+from explorer.ui.run_controller import RunController
 from explorer.ui.saving_actions import SavingActions
 from explorer.ui.view_tabs import VIEW_NAMES
 from explorer.ui.welcome import WelcomePage
@@ -60,18 +66,36 @@ def onnx_paths(urls: list[QUrl]) -> list[Path]:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: QSettings | None = None, provider: str = "cpu"):
+    model_opened = Signal(object)  # the LoadedModel now shown
+    open_failed = Signal(str)  # why a file could not be opened (also shown in the window)
+
+    def __init__(
+        self,
+        settings: QSettings | None = None,
+        provider: str = "cpu",
+        model: str | Path | None = None,
+        text: str | None = None,
+    ):
+        """`model`: a file to open at start, run on `text`. Its opening starts first, in the
+        background, so that ONNX Runtime builds its session while the widgets are built."""
         super().__init__()
         self.model: LoadedModel | None = None
         self.provider = provider
+        self.opening = RunController(self, user_errors=(ModelOpenError,), what="Opening the model",
+                                     thread_name="model-opening")
+        self.opening.result_ready.connect(self._on_opened)
+        self.opening.failed.connect(self._on_open_failed)
+        self._opening: tuple[Path, str | None] | None = None  # the newest background open: path, text
+        if model is not None:
+            self.open_in_background(model, text)
         self.recents = RecentFiles(settings if settings is not None else default_settings(), self)
         self.setAcceptDrops(True)
         self.resize(*DEFAULT_SIZE)
 
         self.welcome = WelcomePage()
         self.welcome.open_requested.connect(self.open_dialog)
-        self.welcome.bundled_requested.connect(lambda: self.open_path(assets.BUNDLED_MODEL))
-        self.welcome.recent_requested.connect(self.open_path)
+        self.welcome.bundled_requested.connect(self.open_bundled)
+        self.welcome.recent_requested.connect(self.open_in_background)
         self.welcome.set_bundled_available(assets.BUNDLED_MODEL.exists(), assets.BUNDLED_MODEL)
         self.workspace = Workspace()
         self.workspace.message_changed.connect(self._status_message)
@@ -98,7 +122,8 @@ class MainWindow(QMainWindow):
         self.model_dock.setVisible(False)
         self.anatomy_dock = QDockWidget("Anatomy of attention", self)  # shown from the View menu
         self.anatomy_dock.setObjectName("anatomy-dock")
-        self.anatomy_dock.setWidget(AnatomyPanel(self.workspace))
+        self.anatomy_panel = None  # built when the dock is first shown: it imports onnx and works on every run
+        self.anatomy_dock.visibilityChanged.connect(self._build_anatomy)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.anatomy_dock)
         self.anatomy_dock.setVisible(False)
 
@@ -107,7 +132,9 @@ class MainWindow(QMainWindow):
         self.progress.setMaximumWidth(120)
         self.progress.setVisible(False)
         self.statusBar().addPermanentWidget(self.progress)
-        self.workspace.runs.busy_changed.connect(self.progress.setVisible)
+        self.workspace.runs.busy_changed.connect(self._sync_busy)
+        self.opening.busy_changed.connect(self._sync_busy)
+        self._sync_busy()  # a model may be opening already
 
         self.saving = SavingActions(self, self.workspace)
         self._build_menus()
@@ -116,21 +143,46 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     # -- opening ------------------------------------------------------------------------------
-    def open_path(self, path: str | Path, text: str | None = None) -> bool:
-        """Open the model at `path`; on failure say why and keep what was open. True when it opened."""
+    def open_in_background(self, path: str | Path, text: str | None = None) -> None:
+        """Open the model at `path` on a worker thread, then show it (run on `text`). The window
+        stays responsive meanwhile, with a busy indicator; on failure it says why and keeps what
+        was open. Of several opens in a row only the newest is shown."""
         path = Path(path)
+        provider = self.provider
+        self._opening = (path, text)
+        self.opening.request(lambda: open_model(path, provider))
+        self._status_message(f"Opening {path.name}…")
+
+    def open_path(self, path: str | Path, text: str | None = None) -> bool:
+        """Open the model at `path` on this thread (for scripts and tests); on failure say why and
+        keep what was open. True when it opened. A background open still under way is dropped."""
+        path = Path(path)
+        self.opening.cancel()
+        self._opening = None
         self.setCursor(Qt.CursorShape.WaitCursor)
         try:
             model = open_model(path, self.provider)
         except ModelOpenError as exc:
-            self.show_message(str(exc))
-            if not path.exists():
-                self.recents.remove(path)
+            self._open_failed(path, str(exc))
             return False
         finally:
             self.unsetCursor()
+        self._show_model(model, text)
+        return True
+
+    def _on_opened(self, model: LoadedModel) -> None:
+        _, text = self._opening
+        self._opening = None
+        self._show_model(model, text)
+
+    def _on_open_failed(self, message: str) -> None:
+        path, _ = self._opening
+        self._opening = None
+        self._open_failed(path, message)
+
+    def _show_model(self, model: LoadedModel, text: str | None) -> None:
         self.model = model
-        self.recents.add(path)
+        self.recents.add(model.path)
         self.pages.setCurrentWidget(self.workspace)
         self.show_message(" ".join(model.notices))
         self.model_panel.set_model(model)
@@ -138,21 +190,29 @@ class MainWindow(QMainWindow):
         self.workspace.set_model(model, text)
         self._update_title()
         self._sync_provider_menu()
-        return True
+        self.model_opened.emit(model)
+
+    def _open_failed(self, path: Path, message: str) -> None:
+        self.show_message(message)
+        if not path.exists():
+            self.recents.remove(path)
+        self.open_failed.emit(message)
 
     def open_dialog(self) -> None:
         start = str(self.model.path.parent) if self.model else str(assets.MODELS)
         path, _ = QFileDialog.getOpenFileName(self, "Open model", start, ONNX_FILTER)
         if path:
-            self.open_path(path)
+            self.open_in_background(path)
 
     def open_bundled(self, text: str | None = None) -> bool:
-        """The default start: the bundled BERT with a sample sentence, or the welcome page saying it is missing."""
+        """The default start: the bundled BERT with a sample sentence (opened in the background),
+        or the welcome page saying it is missing. True when it is being opened."""
         if not assets.BUNDLED_MODEL.exists():
             self.show_welcome(f"The bundled model is not installed ({assets.BUNDLED_MODEL} is missing). "
                               "Open a model of your own, or train one with `attention-export train bert`.")
             return False
-        return self.open_path(assets.BUNDLED_MODEL, text)
+        self.open_in_background(assets.BUNDLED_MODEL, text)
+        return True
 
     def show_welcome(self, message: str = "") -> None:
         self.pages.setCurrentWidget(self.welcome)
@@ -187,7 +247,7 @@ class MainWindow(QMainWindow):
             return
         event.acceptProposedAction()
         if paths:
-            self.open_path(paths[0], self.workspace.text() or None)
+            self.open_in_background(paths[0], self.workspace.text() or None)
         else:
             self.workspace.open_images(others)  # the image page reads them, or says why it cannot
 
@@ -197,10 +257,10 @@ class MainWindow(QMainWindow):
 
     # -- provider -------------------------------------------------------------------------------
     def set_provider(self, provider: str) -> None:
-        """Run on "cpu" or "cuda" from now on; the open model is reopened on it."""
+        """Run on "cpu" or "cuda" from now on; the open model is reopened on it (in the background)."""
         self.provider = provider
         if self.model is not None:
-            self.open_path(self.model.path, self.workspace.text())
+            self.open_in_background(self.model.path, self.workspace.text())
         self._sync_provider_menu()
 
     # -- menus ----------------------------------------------------------------------------------
@@ -208,7 +268,7 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self.open_action = file_menu.addAction("&Open model…", QKeySequence.StandardKey.Open, self.open_dialog)
         self.recent_menu = file_menu.addMenu("Open &Recent")
-        file_menu.addAction("Open the &bundled BERT", self.open_bundled)
+        file_menu.addAction("Open the &bundled BERT", lambda: self.open_bundled())
         file_menu.addSeparator()
         for action in self.saving.actions():
             file_menu.addAction(action)
@@ -261,7 +321,7 @@ class MainWindow(QMainWindow):
         for number, path in enumerate(paths[:MAX_RECENT], start=1):
             action = self.recent_menu.addAction(f"&{number} {path.name}")
             action.setToolTip(str(path))
-            action.triggered.connect(lambda _=False, p=path: self.open_path(p))
+            action.triggered.connect(lambda _=False, p=path: self.open_in_background(p))
         self.recent_menu.addSeparator()
         self.recent_menu.addAction("Clear recent models", self.recents.clear).setEnabled(bool(paths))
         self.welcome.set_recent(paths)
@@ -271,6 +331,24 @@ class MainWindow(QMainWindow):
 
     def _status_message(self, text: str) -> None:
         self.statusBar().showMessage(text)
+
+    def _sync_busy(self) -> None:
+        """The busy indicator while a model opens or runs; a busy cursor while one opens."""
+        self.progress.setVisible(self.opening.busy or self.workspace.runs.busy)
+        if self.opening.busy:
+            self.setCursor(Qt.CursorShape.BusyCursor)
+        else:
+            self.unsetCursor()
+
+    def _build_anatomy(self, visible: bool) -> None:
+        if not visible or self.anatomy_panel is not None:
+            return
+        from explorer.ui.anatomy import AnatomyPanel
+
+        self.anatomy_panel = AnatomyPanel(self.workspace)
+        self.anatomy_dock.setWidget(self.anatomy_panel)
+        if self.workspace.result is not None:  # it follows the runs from now on; this one it missed
+            self.anatomy_panel.set_result(self.workspace.result)
 
     def _show_shortcuts(self) -> None:
         QMessageBox.information(self, "Keyboard shortcuts", SHORTCUTS)
@@ -283,6 +361,8 @@ class MainWindow(QMainWindow):
         )
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.opening.shutdown()
         self.workspace.shutdown()
-        self.anatomy_dock.widget().shutdown()
+        if self.anatomy_panel is not None:
+            self.anatomy_panel.shutdown()
         super().closeEvent(event)

@@ -1,4 +1,4 @@
-"""Runs models off the GUI thread; only the newest request's result comes back to be drawn.
+"""Runs models (and opens them) off the GUI thread; only the newest request's result comes back.
 
 Every request gets a generation number. The worker thread skips a request when a newer one
 is already waiting behind it, and the controller drops any answer whose generation is not
@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Callable
+from functools import partial
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
@@ -23,15 +24,17 @@ USER_ERRORS = (RunError, EmptyTextError)
 Job = Callable[[], object]
 
 
-def execute(job: Job) -> tuple[object, str | None]:
+def execute(
+    job: Job, user_errors: tuple[type[Exception], ...] = USER_ERRORS, what: str = "The run"
+) -> tuple[object, str | None]:
     """(result, None) when `job` worked, (None, message) when it raised."""
     try:
         return job(), None
-    except USER_ERRORS as exc:
+    except user_errors as exc:
         return None, str(exc)
     except Exception as exc:  # noqa: BLE001 - the GUI stays up and says what went wrong
         traceback.print_exc(file=sys.stderr)
-        return None, f"The run failed ({type(exc).__name__}: {exc})."
+        return None, f"{what} failed ({type(exc).__name__}: {exc})."
 
 
 class _Worker(QObject):
@@ -40,16 +43,17 @@ class _Worker(QObject):
     failed = Signal(int, str)  # generation, message
     skipped = Signal(int)
 
-    def __init__(self, newest: Callable[[], int]):
+    def __init__(self, newest: Callable[[], int], execute_job: Callable[[Job], tuple[object, str | None]]):
         super().__init__()
         self._newest = newest
+        self._execute = execute_job
 
     @Slot(int, object)
     def run(self, generation: int, job: Job) -> None:
         if generation != self._newest():
             self.skipped.emit(generation)  # a newer request is queued behind this one
             return
-        result, error = execute(job)
+        result, error = self._execute(job)
         if error is None:
             self.succeeded.emit(generation, result)
         else:
@@ -57,7 +61,11 @@ class _Worker(QObject):
 
 
 class RunController(QObject):
-    """Queue jobs (plain callables) on one worker thread; emit the newest one's outcome."""
+    """Queue jobs (plain callables) on one worker thread; emit the newest one's outcome.
+
+    `user_errors` are the exceptions whose message is shown as it is; `what` names the work in
+    the message for any other ("The run failed (KeyError: ...)").
+    """
 
     busy_changed = Signal(bool)  # show or hide progress
     result_ready = Signal(object)  # the newest request's result
@@ -65,13 +73,20 @@ class RunController(QObject):
 
     _submit = Signal(int, object)
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        user_errors: tuple[type[Exception], ...] = USER_ERRORS,
+        what: str = "The run",
+        thread_name: str = "model-runs",
+    ):
         super().__init__(parent)
         self._generation = 0
         self._in_flight = 0
+        self._execute = partial(execute, user_errors=user_errors, what=what)
         self._thread = QThread()
-        self._thread.setObjectName("model-runs")
-        self._worker = _Worker(lambda: self._generation)
+        self._thread.setObjectName(thread_name)
+        self._worker = _Worker(lambda: self._generation, self._execute)
         self._worker.moveToThread(self._thread)
         self._submit.connect(self._worker.run)
         self._worker.succeeded.connect(self._on_succeeded)  # slots of this object: they run on the GUI thread
@@ -102,7 +117,7 @@ class RunController(QObject):
     def run_now(self, job: Job) -> None:
         """Run `job` on this thread and emit its outcome before returning: for scripts and benchmarks."""
         self.cancel()
-        result, error = execute(job)
+        result, error = self._execute(job)
         if error is None:
             self.result_ready.emit(result)
         else:

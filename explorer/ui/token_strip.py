@@ -27,6 +27,7 @@ QToolButton[hidden_key="true"] { background: #d0d0d0; color: #777; text-decorati
 QToolButton[masked="true"] { border: 2px solid #e08a00; }
 QToolButton[chosen="true"] { border: 2px dashed #d62728; }
 """
+_MARKS = ("hidden_key", "masked", "chosen")  # the dynamic properties the style sheet reads
 
 
 class TokenStrip(QScrollArea):
@@ -57,6 +58,10 @@ class TokenStrip(QScrollArea):
         self._group.setExclusive(True)
         self._group.idClicked.connect(self.token_clicked)
         self._buttons: list[QToolButton] = []  # reused from run to run; extras are hidden
+        # What each button shows and how it is marked, kept here: a new input of mostly the same
+        # tokens then touches only the buttons that change (each setText lays the row out again).
+        self._texts: list[tuple[str, str]] = []  # per button: (text, tooltip)
+        self._button_marks: list[tuple[bool, bool, bool] | None] = []  # per button: hidden_key, masked, chosen
         self._count = 0
         self._marks: tuple[frozenset[int], ...] = (frozenset(),) * 3  # hidden, masked, chosen
         self.can_mask = False  # whether the model has a [MASK] token to replace tokens by
@@ -76,16 +81,22 @@ class TokenStrip(QScrollArea):
             index = len(self._buttons)
             button.customContextMenuRequested.connect(lambda _, i=index: self.token_menu(i).popup(QCursor.pos()))
             button.installEventFilter(self)
+            button.setVisible(False)
             self._group.addButton(button, len(self._buttons))
             self._layout.insertWidget(self._layout.count() - 1, button)
             self._buttons.append(button)
-        for i, button in enumerate(self._buttons):
-            shown = i < len(tokens)
-            if shown:
-                under = ids[i] if ids is not None else i
-                button.setText(f"{tokens[i]}\n{under}")
-                button.setToolTip(f"position {i}: token {tokens[i]!r}" + (f", id {ids[i]}" if ids is not None else ""))
-            button.setVisible(shown)
+            self._texts.append(("", ""))
+            self._button_marks.append(None)  # no marks set yet: the first set_marks sets them all
+        for i, token in enumerate(tokens):
+            under = ids[i] if ids is not None else i
+            tip = f"position {i}: token {token!r}" + (f", id {under}" if ids is not None else "")
+            text = (f"{token}\n{under}", tip)
+            if text != self._texts[i]:
+                self._buttons[i].setText(text[0])
+                self._buttons[i].setToolTip(text[1])
+                self._texts[i] = text
+        for i in range(min(self._count, len(tokens)), max(self._count, len(tokens))):
+            self._buttons[i].setVisible(i < len(tokens))
         self._count = len(tokens)
         self.set_current(None)
 
@@ -102,10 +113,9 @@ class TokenStrip(QScrollArea):
         if index is not None and 0 <= index < self._count:
             self._buttons[index].setChecked(True)
             self.ensureWidgetVisible(self._buttons[index])
-        else:
+        elif self._group.checkedButton() is not None:
             self._group.setExclusive(False)  # an exclusive group cannot uncheck its last button
-            for button in self._buttons:
-                button.setChecked(False)
+            self._group.checkedButton().setChecked(False)
             self._group.setExclusive(True)
 
     def click(self, index: int) -> None:
@@ -123,9 +133,10 @@ class TokenStrip(QScrollArea):
         self._marks = (frozenset(hidden), frozenset(masked), self._marks[2] if chosen is None else frozenset(chosen))
         hidden, masked, chosen = self._marks
         for i, button in enumerate(self._buttons[: self._count]):
-            marks = {"hidden_key": i in hidden, "masked": i in masked, "chosen": i in chosen}
-            if any(button.property(name) != value for name, value in marks.items()):
-                for name, value in marks.items():
+            marks = (i in hidden, i in masked, i in chosen)
+            if marks != self._button_marks[i]:
+                self._button_marks[i] = marks
+                for name, value in zip(_MARKS, marks, strict=True):
                     button.setProperty(name, value)
                 button.style().unpolish(button)  # a dynamic property restyles only when polished again
                 button.style().polish(button)

@@ -9,6 +9,7 @@ same input with every head kept.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -23,12 +24,14 @@ from explorer.core.model import LoadedModel
 from explorer.core.result import RunResult
 from explorer.core.runner import Runner
 from explorer.ui.decoder_panel import DecoderPanel
-from explorer.ui.image import ImagePage
 from explorer.ui.predictions import OutcomePanel
 from explorer.ui.run_controller import RunController
 from explorer.ui.token_strip import TokenStrip
 from explorer.ui.view_tabs import ViewTabs
 from explorer.ui.views.selection import FROM, TO, Selection
+
+if TYPE_CHECKING:
+    from explorer.ui.image import ImagePage
 
 DEBOUNCE_MS = 200  # typing pause before a re-run
 _SEQUENCE_TITLES = {contract.SRC_IDS: "source", contract.TGT_IDS: "target"}
@@ -96,18 +99,28 @@ class Workspace(QWidget):
         layout.addWidget(self.outcome)
         layout.addWidget(self.notice)
         layout.addLayout(self._strip_box)
-        self.image_page = ImagePage(self.selection, self.runs)  # a ViT's image, patches and maps, beside the views
-        self.image_page.message_changed.connect(self.message_changed)
-        self.image_page.setVisible(False)  # until an image model opens
-        self.result_shown.connect(self.image_page.show_result)
+        self._image_page: ImagePage | None = None  # built when first needed, at the left of the split
         self._image_split = QSplitter()
-        self._image_split.addWidget(self.image_page)
         self._image_split.addWidget(self._view_pages)
-        self._image_split.setStretchFactor(0, 3)
-        self._image_split.setStretchFactor(1, 2)
         layout.addWidget(self._image_split, 1)
         self.selection.changed.connect(self._sync_strips)
         self.selection.heads_changed.connect(self._on_heads_changed)
+
+    @property
+    def image_page(self) -> ImagePage:
+        """A ViT's image, patches and maps, beside the views. Built the first time it is asked for
+        (an image model opens): text models never pay for its modules and widgets."""
+        if self._image_page is None:
+            from explorer.ui.image import ImagePage
+
+            page = ImagePage(self.selection, self.runs)
+            page.message_changed.connect(self.message_changed)
+            page.setVisible(False)  # until an image model opens
+            self._image_split.insertWidget(0, page)
+            self._image_split.setStretchFactor(0, 3)
+            self._image_split.setStretchFactor(1, 2)
+            self._image_page = page
+        return self._image_page
 
     # -- the model ---------------------------------------------------------------------------
     def set_model(self, model: LoadedModel, text: str | None = None) -> None:
@@ -131,8 +144,9 @@ class Workspace(QWidget):
         self.output_label.setVisible(model.meta.kind in ("seq2seq", "vit-classifier"))
         self.output_label.clear()
         self._set_notice("")
-        self.image_page.setVisible(not is_text)
-        self.image_page.set_model(None if is_text else model, None if is_text else self.runner)
+        if not is_text or self._image_page is not None:
+            self.image_page.setVisible(not is_text)
+            self.image_page.set_model(None if is_text else model, None if is_text else self.runner)
         if not is_text:
             samples = sample_images()
             if samples:
@@ -246,6 +260,8 @@ class Workspace(QWidget):
         self._view_pages.setCurrentWidget(self.views)
         self.selection.set_stacks(result.stacks)
         self._set_notice(" ".join(result.notices))
+        if self._image_page is not None:  # before result_shown: its followers read the page's current run
+            self._image_page.show_result(result)
         self.result_shown.emit(result)
 
     def _show_compared(self, run: ComparedRun) -> None:

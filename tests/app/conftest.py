@@ -50,3 +50,15 @@ def wait_for_result(qtbot):
         return workspace.result
 
     return wait
+
+
+@pytest.fixture
+def wait_for_model(qtbot):
+    """wait_for_model(window, path): wait until a background open has shown the model at `path`."""
+
+    def wait(window, path: Path, timeout: int = 10_000):
+        qtbot.waitUntil(lambda: window.model is not None and window.model.path == Path(path).resolve()
+                        and not window.opening.busy, timeout=timeout)
+        return window.model
+
+    return wait

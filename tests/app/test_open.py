@@ -59,7 +59,7 @@ def test_open_by_path_names_the_file_and_fills_the_model_panel(window, bert_path
 
 # Qt 6.12 marks QDragEnterEvent's only constructor (it takes a QPoint) as deprecated.
 @pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent:DeprecationWarning")
-def test_drag_and_drop_accepts_onnx_files_only(window, bert_path, tmp_path, wait_for_result):
+def test_drag_and_drop_accepts_onnx_files_only(window, bert_path, tmp_path, wait_for_model, wait_for_result):
     picture = tmp_path / "cat.png"
     picture.write_bytes(b"not a model")
     not_a_model = _mime(picture)  # events do not own their mime data: keep it alive here
@@ -70,11 +70,13 @@ def test_drag_and_drop_accepts_onnx_files_only(window, bert_path, tmp_path, wait
     model = _mime(bert_path)
     assert _drag_enter(window, model).isAccepted()
     assert _drop(window, model).isAccepted()
-    assert window.model is not None and window.model.path == bert_path.resolve()
+    wait_for_model(window, bert_path)  # opened in the background
     assert wait_for_result(window).stacks["encoder"].attentions.ndim == 4
 
 
-def test_recent_files_are_kept_newest_first_and_reopen(qtbot, settings, bert_path, transformer_path, wait_for_result):
+def test_recent_files_are_kept_newest_first_and_reopen(
+    qtbot, settings, bert_path, transformer_path, wait_for_model, wait_for_result
+):
     first = MainWindow(settings=settings)
     qtbot.addWidget(first)
     assert first.open_path(bert_path)
@@ -91,7 +93,7 @@ def test_recent_files_are_kept_newest_first_and_reopen(qtbot, settings, bert_pat
     assert menu_entries[0] == f"&1 {transformer_path.name}"
 
     second.welcome.recent_list.itemActivated.emit(items[1])  # what a double click or Enter does
-    assert second.model.path == bert_path.resolve()
+    wait_for_model(second, bert_path)
     assert wait_for_result(second).stacks
     second.workspace.shutdown()
 
@@ -112,7 +114,7 @@ def test_a_recent_file_that_is_gone_is_dropped_with_a_message(window, tmp_path):
     assert gone.resolve() not in window.recents.paths()
 
 
-def test_provider_menu_reflects_what_runs(window, bert_path):
+def test_provider_menu_reflects_what_runs(qtbot, window, bert_path):
     from explorer.core.model import cuda_available
 
     window.open_path(bert_path)
@@ -121,7 +123,8 @@ def test_provider_menu_reflects_what_runs(window, bert_path):
     assert cuda.isEnabled() == cuda_available()
     if not cuda_available():
         assert "onnxruntime-gpu" in cuda.toolTip()
-        window.set_provider("cuda")  # as from a script: the app says it runs on the CPU
+        with qtbot.waitSignal(window.model_opened, timeout=10_000):
+            window.set_provider("cuda")  # as from a script: reopened in the background, the app says it runs on the CPU
         assert "CPU" in window.message_bar.text()
         assert window.model.providers == ["CPUExecutionProvider"]
         assert window.provider_actions["cpu"].isChecked()

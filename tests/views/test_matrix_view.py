@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, QRectF
 
 from explorer.ui.views import FROM, TO, MatrixView
 from explorer.ui.views.colors import NOT_ALLOWED
@@ -104,3 +106,44 @@ def test_crowded_labels_are_thinned(qapp):
     axis.set_highlight(5)
     ((_, highlighted),) = axis.tickValues(0, 512, 500)
     assert 5.5 in highlighted
+
+
+@pytest.mark.parametrize("highlight", [None, 17])
+def test_token_axes_lay_out_labels_as_pyqtgraph_does(selection, show, settle, highlight):
+    """The token axes' own layout (labels measured once) gives pyqtgraph's ticks and label boxes."""
+    from explorer.core.result import StackAttention
+
+    words = ["the", "##ization", "[SEP]", "a", "é"] * 8
+    tokens = tuple(f"{word}{i}" for i, word in zip(range(40), words, strict=True))
+    weights = np.full((1, 1, 40, 40), 1 / 40, np.float32)
+    view = show(MatrixView(selection), 500, 400)
+    selection.set_stacks({"encoder": StackAttention("encoder", weights, tokens, tokens)})
+    selection.set_token(highlight)
+    settle()
+    for axis in (view.query_axis, view.key_axis):
+        assert_same_layout(axis)
+    for start in np.arange(10, 11, 0.1):  # zoomed in, the ends shifting: some labels stick out and are left out
+        view.view_box.setRange(QRectF(start, start, 6, 6), padding=0)
+        settle()
+        for axis in (view.query_axis, view.key_axis):
+            assert_same_layout(axis)
+
+
+def assert_same_layout(axis) -> None:
+    """The axis's ticks and label boxes as it lays them out, and as pyqtgraph's AxisItem does."""
+    import pyqtgraph as pg
+    from PySide6.QtGui import QPainter, QPicture
+
+    specs = {}
+    layouts = {"ours": axis.generateDrawSpecs, "pyqtgraph's": partial(pg.AxisItem.generateDrawSpecs, axis)}
+    for name, layout in layouts.items():
+        picture = QPicture()
+        painter = QPainter(picture)
+        painter.setFont(axis.style["tickFont"])
+        (_, start, end), ticks, texts = layout(painter)
+        painter.end()
+        specs[name] = ((start.x(), start.y(), end.x(), end.y()),
+                       [(a.x(), a.y(), b.x(), b.y()) for _, a, b in ticks],
+                       [(r.x(), r.y(), r.width(), r.height(), int(flags), text) for r, flags, text in texts])
+    assert specs["ours"] == specs["pyqtgraph's"], axis.orientation
+    assert specs["ours"][2], "no labels drawn"

@@ -90,3 +90,17 @@ def test_matrix_is_the_stack_head(selection, hand_stacks):
     assert np.array_equal(selection.matrix(), hand_stacks["encoder"].attentions[1, 0])
     selection.set_head(None)
     assert np.array_equal(selection.matrix(), hand_stacks["encoder"].attentions[1].mean(axis=0))
+
+
+def test_focus_tokens_follow_the_direction_and_name_the_shown_tokens(selection, hand_stacks):
+    assert selection.focus_tokens == () and selection.token_names() == ""
+    selection.set_stacks(hand_stacks)
+    selection.set_stack("cross")  # queries and keys are different sequences here
+    cross = hand_stacks["cross"]
+    selection.set_token(1, FROM)
+    assert selection.focus_tokens == cross.query_tokens
+    assert selection.token_names() == repr(cross.query_tokens[1])
+    selection.set_token(0, TO)
+    selection.toggle_token(2)
+    assert selection.focus_tokens == cross.key_tokens
+    assert selection.token_names() == f"{cross.key_tokens[0]!r}, {cross.key_tokens[2]!r}"

@@ -171,8 +171,10 @@ class HeadView(SelectionView):
     def _rebuild(self) -> None:
         stack = self.selection.stack
         self.hovered = None
-        self._pens = [[pg.mkPen(mixed(head_color(head), (level + 1) / LEVELS), width=LINE_WIDTH)
-                       for level in range(LEVELS)] for head in range(stack.heads if stack else 0)]
+        heads = stack.heads if stack else 0
+        if len(self._pens) != heads:  # pens depend on the head count only: made once per model
+            self._pens = [[pg.mkPen(mixed(head_color(head), (level + 1) / LEVELS), width=LINE_WIDTH)
+                           for level in range(LEVELS)] for head in range(heads)]
         self.query_axis.set_tokens(stack.query_tokens if stack else ())
         self.key_axis.set_tokens(stack.key_tokens if stack else ())
         # lines cost time by their length in pixels, and short ones read as well (BertViz's are short)
@@ -285,7 +287,7 @@ class HeadView(SelectionView):
             self.selection.set_token(None)
         elif key in (Qt.Key.Key_Up, Qt.Key.Key_Down) and stack is not None:
             step = -1 if key == Qt.Key.Key_Up else 1
-            count = len(stack.query_tokens if self.selection.direction == FROM else stack.key_tokens)
+            count = len(self.selection.focus_tokens)
             token = self.selection.token
             token = 0 if token is None else min(max(token + step, 0), count - 1)
             self.selection.set_token(token)
@@ -293,9 +295,7 @@ class HeadView(SelectionView):
             super().keyPressEvent(event)
 
     def _set_text(self) -> str:
-        stack, tokens = self.selection.stack, self.selection.tokens
-        names = ", ".join(repr((stack.query_tokens if self.selection.direction == FROM else stack.key_tokens)[t])
-                          for t in tokens)
+        tokens, names = self.selection.tokens, self.selection.token_names()
         how = {EACH: "each one's", MEAN: "their averaged"}.get(self.selection.how, "their summed")
         if self.selection.direction == FROM:
             return f"{len(tokens)} queries {names}: {how} attention over the keys"

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from itertools import starmap
-
 import numpy as np
 import pyqtgraph as pg
+import shiboken6
 from PySide6.QtCore import QLineF, QRectF
 from PySide6.QtGui import QPainter, QPen
 
@@ -15,7 +14,10 @@ class LineBundle(pg.GraphicsObject):
 
     Qt paints lines through a scaling transform (as a plot's view applies) several times
     slower than lines given in device pixels, so `paint` maps the end points with numpy
-    and draws with the painter's transform reset.
+    and draws with the painter's transform reset. The mapped (n, 4) float64 array has the
+    memory layout of n QLineF (two QPointF of two doubles), so Qt reads it in place through
+    QPainter's (pointer, count) overload, as pyqtgraph draws its curves, instead of a
+    QLineF object being made per line.
     """
 
     def __init__(self, antialias: bool = False):
@@ -47,9 +49,9 @@ class LineBundle(pg.GraphicsObject):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, self._antialias)
         for pen, ends in self._groups:
             x, y = ends[:, 0::2], ends[:, 1::2]  # (n, 2) each: start and end
-            device = np.empty_like(ends)  # (n, 4)
+            device = np.empty(ends.shape, np.float64)  # (n, 4) C-contiguous: n QLineF
             device[:, 0::2] = t.m11() * x + t.m21() * y + t.dx()
             device[:, 1::2] = t.m12() * x + t.m22() * y + t.dy()
             painter.setPen(pen)
-            painter.drawLines(list(starmap(QLineF, device.tolist())))
+            painter.drawLines(shiboken6.wrapInstance(device.ctypes.data, QLineF), len(device))
         painter.restore()

@@ -223,11 +223,9 @@ class MatrixView(SelectionView):
         return QRectF(keys + STRIP_GAP, 0, 1, queries)
 
     def _set_words(self) -> str:
-        stack, selection = self.selection.stack, self.selection
-        tokens = stack.query_tokens if selection.direction == FROM else stack.key_tokens
-        names = ", ".join(repr(tokens[t]) for t in selection.tokens)
+        selection = self.selection
         kind = "queries" if selection.direction == FROM else "keys"
-        return f"{HOW_WORDS[selection.how]} of {kind} {names}"
+        return f"{HOW_WORDS[selection.how]} of {kind} {selection.token_names()}"
 
     # -- the mouse ------------------------------------------------------------------------
     def cell_at(self, scene_pos: QPointF) -> tuple[int, int] | None:

@@ -87,6 +87,20 @@ class Selection(QObject):
         return () if self._token is None else (self._token,)
 
     @property
+    def focus_tokens(self) -> tuple[str, ...]:
+        """The token strings that `token` and `chosen` index: the shown stack's queries (FROM)
+        or its keys (TO); () without data."""
+        stack = self.stack
+        if stack is None:
+            return ()
+        return stack.query_tokens if self._direction == FROM else stack.key_tokens
+
+    def token_names(self) -> str:
+        """The tokens whose attention is shown, quoted and in order: "'the', 'cat'"."""
+        names = self.focus_tokens
+        return ", ".join(repr(names[t]) for t in self.tokens)
+
+    @property
     def how(self) -> str:
         """How a chosen set is shown: EACH token's own attention, or their SUM or MEAN."""
         return self._how
@@ -237,7 +251,7 @@ class Selection(QObject):
             self._visible_heads = frozenset(range(stack.heads))
             self._heads_known = stack.heads
         self._visible_heads = frozenset(h for h in self._visible_heads if 0 <= h < stack.heads)
-        tokens = len(stack.query_tokens) if self._direction == FROM else len(stack.key_tokens)
+        tokens = len(self.focus_tokens)
         if self._token is not None and not 0 <= self._token < tokens:
             self._token = None
         chosen = frozenset(t for t in self._chosen if 0 <= t < tokens)

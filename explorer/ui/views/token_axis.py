@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QFont, QFontMetricsF
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QFont, QFontMetricsF, QPen
 
 MAX_LABEL_CHARS = 16
 LABEL_GAP = 6  # pixels between two labels side by side
+_MEASURE_BOX = QRectF(0, 0, 100, 100)  # as pyqtgraph measures a label
+_ALIGN = {  # where a label sits against its tick, as pyqtgraph places it
+    "left": Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+    "right": Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+    "top": Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
+    "bottom": Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+}
 
 
 def short_label(token: str) -> str:
@@ -20,6 +29,10 @@ class TokenAxis(pg.AxisItem):
 
     The spacing is worked out from the font and the axis length each time the axis is drawn,
     so zooming in shows more labels. A `highlight`ed token is always labelled.
+
+    Drawing follows pyqtgraph's `generateDrawSpecs` (same ticks, same label boxes) without its
+    per-label work: each distinct label is measured once and kept, so a new input of 64 tokens,
+    most of them seen before, costs dictionary lookups instead of a painter query per label.
     """
 
     def __init__(self, orientation: str, **kwargs):
@@ -28,6 +41,9 @@ class TokenAxis(pg.AxisItem):
         font.setPointSizeF(8.5)
         # room for the labels is set from the tokens, not grown while drawing (which takes repaints)
         self.setStyle(tickFont=font, tickLength=3, autoExpandTextSpace=False, hideOverlappingLabels=False)
+        self._metrics = QFontMetricsF(font)
+        self._advances: dict[str, float] = {}  # label -> its width in pixels, for the spacing
+        self._sizes: dict[str, tuple[float, float]] = {}  # label -> (width, height) of its box, as drawn
         self._labels: tuple[str, ...] = ()
         self._label_extent = 1.0  # pixels one label needs along the axis
         self._highlight: int | None = None
@@ -37,16 +53,32 @@ class TokenAxis(pg.AxisItem):
         return self._labels
 
     def set_tokens(self, tokens: tuple[str, ...]) -> None:
-        self._labels = tuple(short_label(t) for t in tokens)
-        metrics = QFontMetricsF(self.style["tickFont"])
-        widest = max((metrics.horizontalAdvance(t) for t in self._labels), default=0.0)
+        labels = tuple(short_label(t) for t in tokens)
+        if labels == self._labels:
+            return  # the same input run again (a head ablated, a key hidden): nothing to redraw
+        self._labels = labels
+        widest = max((self._advance(label) for label in labels), default=0.0)
         if self.orientation in ("left", "right"):
-            self._label_extent = metrics.height()
+            self._label_extent = self._metrics.height()
             self.setStyle(tickTextWidth=math.ceil(widest) + 4)
         else:
             self._label_extent = widest + LABEL_GAP
-            self.setStyle(tickTextHeight=math.ceil(metrics.height()))
+            self.setStyle(tickTextHeight=math.ceil(self._metrics.height()))
         self._redraw()
+
+    def _advance(self, label: str) -> float:
+        advance = self._advances.get(label)
+        if advance is None:
+            advance = self._advances[label] = self._metrics.horizontalAdvance(label)
+        return advance
+
+    def _size(self, label: str) -> tuple[float, float]:
+        """The box pyqtgraph would measure for `label` (its height cut to 0.8, as pyqtgraph does)."""
+        size = self._sizes.get(label)
+        if size is None:
+            box = self._metrics.boundingRect(_MEASURE_BOX, Qt.AlignmentFlag.AlignCenter, label)
+            size = self._sizes[label] = (box.width(), box.height() * 0.8)
+        return size
 
     def set_highlight(self, token: int | None) -> None:
         if token != self._highlight:
@@ -76,6 +108,82 @@ class TokenAxis(pg.AxisItem):
 
     def tickStrings(self, values, scale, spacing):
         return [self._labels[int(v)] if 0 <= int(v) < len(self._labels) else "" for v in values]
+
+    def generateDrawSpecs(self, p):
+        """(axis line, ticks, labels) as pyqtgraph's AxisItem lays them out for one level of ticks
+        and no grid; labels that would stick out of the axis are left out, as there."""
+        if not self._labels or self.grid is not False or not self.style["showValues"]:
+            return super().generateDrawSpecs(p)
+        bounds = self.mapRectFromParent(self.geometry())
+        vertical = self.orientation in ("left", "right")
+        if self.orientation == "left":
+            span = (bounds.topRight() + QPointF(-1, -1), bounds.bottomRight() + QPointF(-1, 1))
+            tick_at, direction = bounds.right(), -1
+        elif self.orientation == "right":
+            span = (bounds.topLeft() + QPointF(1, -1), bounds.bottomLeft() + QPointF(1, 1))
+            tick_at, direction = bounds.left(), 1
+        elif self.orientation == "top":
+            span = (bounds.bottomLeft() + QPointF(-1, -1), bounds.bottomRight() + QPointF(1, -1))
+            tick_at, direction = bounds.bottom(), -1
+        else:
+            span = (bounds.topLeft() + QPointF(-1, 1), bounds.topRight() + QPointF(1, 1))
+            tick_at, direction = bounds.top(), 1
+        ends = [self.mapToDevice(point) for point in span]
+        if None in ends:
+            return None
+        length = math.hypot(ends[1].x() - ends[0].x(), ends[1].y() - ends[0].y())
+        if length == 0:
+            return None
+        levels = self.tickValues(self.range[0], self.range[1], length)
+        if not levels:
+            return super().generateDrawSpecs(p)
+        _, values = levels[0]
+
+        # data -> axis coordinates, as pyqtgraph maps them
+        low, high = self.range
+        if high == low:
+            scale, offset = 1.0, 0.0
+        elif vertical:
+            scale = -bounds.height() / (high - low)
+            offset = low * scale - bounds.height()
+        else:
+            scale = bounds.width() / (high - low)
+            offset = low * scale
+        edge_a, edge_b = low * scale - offset, high * scale - offset
+        along = np.asarray(values) * scale - offset  # (n,) positions along the axis
+        inside = (along >= min(edge_a, edge_b)) & (along <= max(edge_a, edge_b))
+
+        tick_pen = QPen(self.tickPen())
+        if tick_pen.brush().style() == Qt.BrushStyle.SolidPattern:
+            color = tick_pen.color()
+            color.setAlpha(255)  # pyqtgraph's alpha for the first tick level
+            tick_pen.setColor(color)
+        tick_length = self.style["tickLength"]
+        tick_end = tick_at + tick_length * direction
+        label_at = tick_at + (max(0, tick_length) + self.style["tickTextOffset"][0 if vertical else 1]) * direction
+        strings = self.tickStrings(values, self.autoSIPrefixScale * self.scale, None)
+        room = self.boundingRect()
+        flags = _ALIGN[self.orientation] | Qt.TextFlag.TextDontClip
+        tick_specs, text_specs = [], []
+        for x, shown, text in zip(along.tolist(), inside.tolist(), strings, strict=True):
+            if not shown:
+                continue
+            if vertical:
+                tick_specs.append((tick_pen, QPointF(tick_at, x), QPointF(tick_end, x)))
+            else:
+                tick_specs.append((tick_pen, QPointF(x, tick_at), QPointF(x, tick_end)))
+            width, height = self._size(text)
+            if self.orientation == "left":
+                box = QRectF(label_at - width, x - height / 2, width, height)
+            elif self.orientation == "right":
+                box = QRectF(label_at, x - height / 2, width, height)
+            elif self.orientation == "top":
+                box = QRectF(x - width / 2, label_at - height, width, height)
+            else:
+                box = QRectF(x - width / 2, label_at, width, height)
+            if room & box == box:  # pyqtgraph's own test of "inside", rounding included
+                text_specs.append((box, flags, text))
+        return (self.pen(), span[0], span[1]), tick_specs, text_specs
 
     def _redraw(self) -> None:
         self.picture = None  # AxisItem caches its drawing
