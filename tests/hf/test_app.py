@@ -6,18 +6,6 @@ import numpy as np
 import pytest
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    from PySide6.QtCore import QSettings
-
-    from explorer.ui.main_window import MainWindow
-
-    window = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(window)
-    yield window
-    window.workspace.shutdown()
-
-
 @pytest.mark.parametrize("imported", ["bert", "gpt2"], indirect=True)
 def test_text_in_every_view_drawn(window, imported):
     assert window.open_path(imported.path, "the cat sat on the mat")

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported anywhere
+import numpy as np
+import pytest
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from explorer.core.result import StackAttention  # noqa: E402
+from explorer.core.result import StackAttention
 
 TEXT = "the cat sat on the mat"
 PADDING = 2  # [PAD] keys at the end, masked out
@@ -28,24 +23,13 @@ class OrtRun:
 
 
 @pytest.fixture(scope="session")
-def bert_onnx(tmp_path_factory):
-    """An untrained contract BERT, exported in a child process so that torch stays out of this one."""
-    path = tmp_path_factory.mktemp("views_models") / "bert.onnx"
-    subprocess.run(
-        [sys.executable, "-m", "export.cli", "untrained", "bert", "--out", str(path)],
-        check=True, capture_output=True, text=True,
-    )
-    return path
-
-
-@pytest.fixture(scope="session")
-def bert_run(bert_onnx) -> OrtRun:
+def bert_run(bert_path) -> OrtRun:
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
     from explorer import contract
 
-    session = ort.InferenceSession(str(bert_onnx), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(bert_path), providers=["CPUExecutionProvider"])
     meta = contract.parse_metadata(session.get_modelmeta().custom_metadata_map[contract.METADATA_KEY])
     tokenizer = Tokenizer.from_str(meta.tokenizer)
     encoding = tokenizer.encode(TEXT)
@@ -98,42 +82,10 @@ def hand_stacks() -> dict[str, StackAttention]:
 
 
 @pytest.fixture
-def selection(qapp):
-    from explorer.ui.views import Selection
-
-    return Selection()
-
-
-@pytest.fixture
-def show(qtbot):
-    """Show a widget at a fixed size and wait until it is drawn; pytest-qt closes it afterwards."""
-
-    def shown(widget, width=800, height=600):
-        qtbot.addWidget(widget)
-        widget.resize(width, height)
-        widget.show()
-        qtbot.waitExposed(widget)
-        return widget
-
-    return shown
-
-
-@pytest.fixture
 def settle(qapp):
     """Let Qt lay out and range the views (pyqtgraph updates view ranges lazily); call it
     after changing data and before mapping positions to the screen."""
     return qapp.processEvents
-
-
-@pytest.fixture
-def click(qtbot):
-    """Click a pyqtgraph canvas where a scene position lies on screen."""
-    from PySide6.QtCore import Qt
-
-    def click_at(canvas, scene_pos):
-        qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=canvas.mapFromScene(scene_pos))
-
-    return click_at
 
 
 @pytest.fixture
