@@ -38,6 +38,7 @@ class ModelPanel(QScrollArea):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # values wrap instead
         self.sections: dict[str, dict[str, str]] = {}
         self.clear()
 
@@ -46,6 +47,7 @@ class ModelPanel(QScrollArea):
         body = QWidget()
         form = QFormLayout(body)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # a narrow dock puts values below names
         for section, rows in self.sections.items():
             if rows:
                 form.addRow(QLabel(f"<h4>{section}</h4>"))

@@ -81,7 +81,8 @@ class MatrixView(SelectionView):
         self.plot.setMenuEnabled(False)
         self.view_box = self.plot.getViewBox()
         self.view_box.invertY(True)  # row 0 (the first query) at the top
-        self.view_box.setAspectLocked(True)  # square cells; no pan limits, they would fight the lock
+        # Cells fill the plot rather than staying square: a locked aspect floated the matrix in the middle
+        # of a tall or wide pane, away from its token labels.
 
         self.image = pg.ImageItem(axisOrder="row-major")
         self.not_allowed = pg.ImageItem(axisOrder="row-major")  # RGBA, grey where not allowed
