@@ -143,3 +143,20 @@ def test_sample_batch_averages_the_sentences(model_paths, make_panel, qtbot):
     expected = mean_head_stats(per_input, [len(r.stacks["encoder"].key_tokens) for r in results])
     np.testing.assert_allclose(panel.heads.shown_stats().distance, expected.distance, rtol=1e-5)
     assert panel.heads.model.rowCount() == 8
+
+
+def test_a_hidden_panel_catches_up_with_the_newest_run_when_shown(model_paths, make_panel):
+    workspace, panel = make_panel(model_paths["bert"])
+    shown = panel.heads.current
+    panel.hide()
+    workspace.text_box.setPlainText("a second sentence , longer than the first one")
+    workspace.run_now()
+    second = workspace.result
+    assert panel.heads.current is shown  # nothing computed for a panel nobody sees
+    workspace.text_box.setPlainText("a third")
+    workspace.run_now()
+    panel.show()
+    newest = result_head_stats(workspace.result.stacks, panel.heads.end_tokens)["encoder"]
+    assert workspace.result is not second
+    np.testing.assert_array_equal(panel.heads.current["encoder"].entropy, newest.entropy)
+    assert not np.array_equal(shown["encoder"].entropy, newest.entropy)

@@ -44,10 +44,21 @@ class AnatomyPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
         self._stale: set[QWidget] = set()
+        self._pending = self._taken = None  # the newest run handed in, and the one the tabs hold
         workspace.result_shown.connect(self.set_result)
         selection.changed.connect(self._selection_changed)
 
     def set_result(self, result) -> None:
+        """Take a new run now if the panel is on screen; a hidden panel takes only the newest when shown
+        (the head statistics alone cost tens of milliseconds per run on large models)."""
+        self._pending = result
+        if self.isVisible():
+            self._take_pending()
+
+    def _take_pending(self) -> None:
+        if self._pending is self._taken:
+            return
+        self._taken = result = self._pending
         model = self.workspace.model
         if model is not self.model:  # a new model: its weights and runner
             self.model = model
@@ -91,6 +102,7 @@ class AnatomyPanel(QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
+        self._take_pending()
         self.refresh()
 
     def shutdown(self) -> None:
