@@ -16,7 +16,7 @@ from explorer.core import images
 from explorer.core.assets import sample_images
 from explorer.core.compare import Comparison, ShapeMismatchError, check_same_length, compare
 from explorer.ui.anatomy.heatmaps import HeatmapGrid
-from explorer.ui.image.strip import ImageStrip, Picture
+from explorer.ui.image.strip import ImageStrip, Picture, read_pictures
 from explorer.ui.image_file import ImageReadError, image_suffixes, read_rgb
 from explorer.ui.run_controller import RunController
 from explorer.ui.views.selection import Selection
@@ -90,7 +90,7 @@ class ComparePanel(QWidget):
         self.text_row.setVisible(not image_model)
         self.image_row.setVisible(image_model)
         self.gallery.set_own([])
-        self.gallery.set_samples(_samples() if image_model else [])
+        self.gallery.set_samples(read_pictures(sample_images()) if image_model else [])
         self.message.setText(PICK_IMAGE if image_model else "")
 
     def set_first(self, result, name: str = "") -> None:
@@ -188,12 +188,3 @@ class ComparePanel(QWidget):
         self.runs.shutdown()
 
 
-def _samples() -> list[Picture]:
-    """The bundled sample images; a broken one is left out, the others still show."""
-    pictures = []
-    for path in sample_images():
-        try:
-            pictures.append(Picture(path.name, read_rgb(path), path))
-        except ImageReadError:
-            continue
-    return pictures

@@ -38,7 +38,7 @@ from explorer.ui.image.controls import MapControls
 from explorer.ui.image.heads import HeadTiles
 from explorer.ui.image.overlay import PatchOverlay
 from explorer.ui.image.predictions import Predictions
-from explorer.ui.image.strip import ImageStrip, Picture, to_qimage
+from explorer.ui.image.strip import ImageStrip, Picture, read_pictures, to_qimage
 from explorer.ui.image_file import ImageReadError, image_suffixes, read_rgb, to_rgb
 from explorer.ui.run_controller import RunController
 from explorer.ui.views.colors import heatmap
@@ -196,12 +196,7 @@ class ImagePage(QWidget):
 
     def set_samples(self, paths: list[Path]) -> None:
         """The gallery (the bundled sample images); runs the first."""
-        samples = []
-        for path in paths:
-            try:
-                samples.append(Picture(path.name, read_rgb(path), path))
-            except ImageReadError:
-                continue  # a broken sample is not the person's problem; the others still show
+        samples = read_pictures(paths)
         self.strip.set_samples(samples)
         if samples:
             self.strip.pick(0)

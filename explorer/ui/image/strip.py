@@ -14,6 +14,8 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
 
+from explorer.ui.image_file import ImageReadError, read_rgb
+
 THUMBNAIL = 56
 
 
@@ -24,6 +26,18 @@ class Picture:
     name: str
     pixels: np.ndarray
     path: Path | None = None  # None for a pasted image
+
+
+def read_pictures(paths: list[Path]) -> list[Picture]:
+    """The images among `paths` that decode; a broken one is left out (a gallery's samples are not
+    the person's problem), the others still show."""
+    pictures = []
+    for path in paths:
+        try:
+            pictures.append(Picture(path.name, read_rgb(path), path))
+        except ImageReadError:
+            continue
+    return pictures
 
 
 def to_qimage(rgb: np.ndarray) -> QImage:
