@@ -34,7 +34,7 @@ class AnatomyPanel(QWidget):
         for page, title in (
             (self.heads, "Head statistics"),
             (self.one_head, "One head, step by step"),
-            (self.multi_head, "Heads → W_O"),
+            (self.multi_head, "Heads → Wᴼ"),  # an underscore drops below the tab's text box
             (self.embeddings, "Embeddings && positions"),
             (self.compare, "Compare two inputs"),
         ):
