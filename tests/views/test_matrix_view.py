@@ -117,6 +117,7 @@ def test_token_axes_lay_out_labels_as_pyqtgraph_does(selection, show, settle, hi
     tokens = tuple(f"{word}{i}" for i, word in zip(range(40), words, strict=True))
     weights = np.full((1, 1, 40, 40), 1 / 40, np.float32)
     view = show(MatrixView(selection), 500, 400)
+    view.key_axis.rotate_long_labels = False  # pyqtgraph lays labels out only across
     selection.set_stacks({"encoder": StackAttention("encoder", weights, tokens, tokens)})
     selection.set_token(highlight)
     settle()
@@ -127,6 +128,33 @@ def test_token_axes_lay_out_labels_as_pyqtgraph_does(selection, show, settle, hi
         settle()
         for axis in (view.query_axis, view.key_axis):
             assert_same_layout(axis)
+
+
+def test_long_key_labels_stand_upright_and_all_fit(selection, show, settle):
+    """Words as keys are drawn upright: one line's height each, so a row that across would
+    leave every other word out labels them all; single characters stay across."""
+    from explorer.core.result import StackAttention
+
+    words = ("containing", "iterable", "statement", "return") * 4
+    weights = np.full((1, 1, 16, 16), 1 / 16, np.float32)
+    view = show(MatrixView(selection), 700, 600)
+    selection.set_stacks({"encoder": StackAttention("encoder", weights, words, words)})
+    settle()
+    axis = view.key_axis
+    assert axis.rotated
+    _, _, texts = axis.generateDrawSpecs(None)
+    assert [text for _, _, text in texts] == list(words)  # every key named
+    assert all(box.height() > box.width() for box, _, _ in texts)  # upright boxes
+    assert axis.height() > max(box.height() for box, _, _ in texts)  # room made above the matrix
+
+    across = TokenAxis("top")  # the same labels across would thin out at this width
+    across.set_tokens(words)
+    assert across.label_step(0, 16, view.view_box.width()) > 1
+
+    selection.set_stacks({"encoder": StackAttention("encoder", weights, tuple("abcdefghijklmnop"),
+                                                    tuple("abcdefghijklmnop"))})
+    settle()
+    assert not axis.rotated
 
 
 def assert_same_layout(axis) -> None:

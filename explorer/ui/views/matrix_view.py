@@ -69,7 +69,7 @@ class MatrixView(SelectionView):
         self.canvas.setBackground(BACKGROUND)
         self.canvas.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.query_axis = TokenAxis("left")
-        self.key_axis = TokenAxis("top")
+        self.key_axis = TokenAxis("top", rotate_long_labels=True)
         self.plot = self.canvas.addPlot(axisItems={"left": self.query_axis, "top": self.key_axis})
         self.plot.hideAxis("bottom")
         self.plot.showAxis("top")

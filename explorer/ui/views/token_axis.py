@@ -11,6 +11,8 @@ from PySide6.QtGui import QFont, QFontMetricsF, QPen
 
 MAX_LABEL_CHARS = 16
 LABEL_GAP = 6  # pixels between two labels side by side
+ROTATED_GAP = 2  # pixels between two upright labels
+ROTATE_OVER = 2.0  # a top/bottom axis stands its labels upright when the widest is this many lines wide
 _MEASURE_BOX = QRectF(0, 0, 100, 100)  # as pyqtgraph measures a label
 _ALIGN = {  # where a label sits against its tick, as pyqtgraph places it
     "left": Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
@@ -35,8 +37,12 @@ class TokenAxis(pg.AxisItem):
     most of them seen before, costs dictionary lookups instead of a painter query per label.
     """
 
-    def __init__(self, orientation: str, **kwargs):
+    def __init__(self, orientation: str, rotate_long_labels: bool = False, **kwargs):
+        """`rotate_long_labels`: on a top or bottom axis, words are drawn upright (reading upwards),
+        so that a row of them needs a line's height each instead of its width: more are shown."""
         super().__init__(orientation, **kwargs)
+        self.rotate_long_labels = rotate_long_labels and orientation in ("top", "bottom")
+        self.rotated = False  # whether the current labels are drawn upright
         font = QFont()
         font.setPointSizeF(8.5)
         # room for the labels is set from the tokens, not grown while drawing (which takes repaints)
@@ -58,9 +64,13 @@ class TokenAxis(pg.AxisItem):
             return  # the same input run again (a head ablated, a key hidden): nothing to redraw
         self._labels = labels
         widest = max((self._advance(label) for label in labels), default=0.0)
+        self.rotated = self.rotate_long_labels and widest > ROTATE_OVER * self._metrics.height()
         if self.orientation in ("left", "right"):
             self._label_extent = self._metrics.height()
             self.setStyle(tickTextWidth=math.ceil(widest) + 4)
+        elif self.rotated:
+            self._label_extent = self._metrics.height() + ROTATED_GAP
+            self.setStyle(tickTextHeight=math.ceil(widest) + 4)
         else:
             self._label_extent = widest + LABEL_GAP
             self.setStyle(tickTextHeight=math.ceil(self._metrics.height()))
@@ -173,6 +183,8 @@ class TokenAxis(pg.AxisItem):
             else:
                 tick_specs.append((tick_pen, QPointF(x, tick_at), QPointF(x, tick_end)))
             width, height = self._size(text)
+            if self.rotated:
+                width, height = height, self._advance(text)  # the upright label's box on screen
             if self.orientation == "left":
                 box = QRectF(label_at - width, x - height / 2, width, height)
             elif self.orientation == "right":
@@ -184,6 +196,21 @@ class TokenAxis(pg.AxisItem):
             if room & box == box:  # pyqtgraph's own test of "inside", rounding included
                 text_specs.append((box, flags, text))
         return (self.pen(), span[0], span[1]), tick_specs, text_specs
+
+    def drawPicture(self, p, axisSpec, tickSpecs, textSpecs):  # noqa: N802, N803 - pyqtgraph's names
+        if not self.rotated:
+            return super().drawPicture(p, axisSpec, tickSpecs, textSpecs)
+        super().drawPicture(p, axisSpec, tickSpecs, [])  # the line and ticks; leaves font, pen and clip set
+        # Upright text reads upwards and starts at the axis: turned -90 degrees, "left" is the bottom.
+        align = Qt.AlignmentFlag.AlignLeft if self.orientation == "top" else Qt.AlignmentFlag.AlignRight
+        for box, _, text in textSpecs:
+            p.save()
+            p.translate(box.center())
+            p.rotate(-90)
+            turned = QRectF(-box.height() / 2, -box.width() / 2, box.height(), box.width())
+            p.drawText(turned, int(align | Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextDontClip), text)
+            p.restore()
+        return None
 
     def _redraw(self) -> None:
         self.picture = None  # AxisItem caches its drawing
