@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from explorer.ui.views.selection import Selection
 
@@ -23,6 +23,21 @@ class SelectionView(QWidget):
         self._stale_data = self._stale_view = True
         selection.stacks_changed.connect(self._on_stacks_changed)
         selection.changed.connect(self._on_changed)
+
+    def _assemble(self, toolbar: QLayout, canvas, hint: str) -> QLabel:
+        """The toolbar above the pyqtgraph `canvas` and a one-line readout below it (returned, showing
+        `hint`); the mouse moving over or clicking the canvas goes to `_on_hover` and `_on_click`."""
+        readout = QLabel(hint)
+        readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # may be cut, not widen
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(toolbar)
+        layout.addWidget(canvas, 1)
+        layout.addWidget(readout)
+        scene = canvas.scene()
+        scene.sigMouseMoved.connect(self._on_hover)
+        scene.sigMouseClicked.connect(self._on_click)
+        return readout
 
     def _rebuild(self) -> None:
         raise NotImplementedError

@@ -23,7 +23,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from explorer.core.token_sets import combine
 from explorer.ui.views.base import SelectionView
@@ -135,18 +135,8 @@ class HeadView(SelectionView):
         self.plot.addItem(self.bundle)
         self.plot.addItem(self.marker)
 
-        self.readout = QLabel(HINT)
-        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # may be cut, not widen
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(toolbar)
-        layout.addWidget(self.canvas, 1)
-        layout.addWidget(self.readout)
-
-        scene = self.canvas.scene()
-        scene.sigMouseMoved.connect(self._on_hover)
+        self.readout = self._assemble(toolbar, self.canvas, HINT)
         self.canvas.viewport().installEventFilter(self)
-        scene.sigMouseClicked.connect(self._on_click)
         self.lines: dict[int, Lines] = {}  # per visible head, what is drawn now
         self._pens: list[list[QPen]] = []  # [head][level]
         self.hovered: tuple[int, str] | None = None  # (token, direction) under the mouse

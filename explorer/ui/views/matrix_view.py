@@ -11,7 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QPen
-from PySide6.QtWidgets import QCheckBox, QGraphicsRectItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGraphicsRectItem, QHBoxLayout, QWidget
 
 from explorer.core.result import StackAttention
 from explorer.core.token_sets import combine
@@ -102,19 +102,8 @@ class MatrixView(SelectionView):
         self.color_bar.setImageItem(self.image, insert_in=self.plot)
         self.color_bar.getAxis("right").setTextPen(FOREGROUND)
 
-        self.readout = QLabel(HINT)
-        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # may be cut, not widen
-        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(toolbar)
-        layout.addWidget(self.canvas, 1)
-        layout.addWidget(self.readout)
-
-        scene = self.canvas.scene()
-        scene.sigMouseMoved.connect(self._on_hover)
-        scene.sigMouseClicked.connect(self._on_click)
+        self.readout = self._assemble(toolbar, self.canvas, HINT)
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # values to copy
         self.matrix: np.ndarray | None = None  # (queries, keys) exactly as shown
         self.allowed: np.ndarray | None = None  # (queries, keys) bool
         self.extent = QRectF(0, 0, 1, 1)
