@@ -151,24 +151,21 @@ def main() -> None:
         keep.append((f"head_{tokens}", head_view))
 
     # A new input, as typing gives one: all three views redraw from new data at 64 tokens.
+    shown_views = {  # name -> (label, what to show for a selection)
+        "all": ("all three views", all_views),
+        "matrix": ("matrix view", lambda selection: shown(MatrixView(selection))),  # the app's first tab alone
+    }
     for layers, heads in ((2, 4), (12, 12)):
-        selection = Selection()
-        window = all_views(selection)
         runs = [random_stack(layers, heads, 64, seed=seed) for seed in range(n + 1)]
-        selection.set_stacks({"encoder": runs[0]})
-        frame(app, window)
-        new_inputs = [partial(selection.set_stacks, {"encoder": stack}) for stack in runs[1:]]
-        report(f"new input, all three views, {layers}x{heads} heads, 64 tokens (median)",
-               median_ms(new_inputs, app, window), 50)
-        keep.append((f"all_{layers}x{heads}_64", window))
-        selection = Selection()
-        matrix_view = shown(MatrixView(selection))  # the app's first tab, the others hidden
-        selection.set_stacks({"encoder": runs[0]})
-        frame(app, matrix_view)
-        new_inputs = [partial(selection.set_stacks, {"encoder": stack}) for stack in runs[1:]]
-        report(f"new input, matrix view, {layers}x{heads} heads, 64 tokens (median)",
-               median_ms(new_inputs, app, matrix_view), 50)
-        keep.append((f"matrix_{layers}x{heads}_64", matrix_view))
+        for name, (label, make) in shown_views.items():
+            selection = Selection()
+            widget = make(selection)
+            selection.set_stacks({"encoder": runs[0]})
+            frame(app, widget)
+            new_inputs = [partial(selection.set_stacks, {"encoder": stack}) for stack in runs[1:]]
+            report(f"new input, {label}, {layers}x{heads} heads, 64 tokens (median)",
+                   median_ms(new_inputs, app, widget), 50)
+            keep.append((f"{name}_{layers}x{heads}_64", widget))
 
     if args.png_dir:
         for name, widget in keep:
