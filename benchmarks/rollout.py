@@ -1,6 +1,6 @@
 """Time attention rollout at ViT-B/16 size: 12 layers x 12 heads x 197 tokens.
 
-Prints the median milliseconds of explorer.core.rollout next to a straightforward
+Prints the median milliseconds of explorer.shared.rollout next to a straightforward
 per-layer Python loop (the same maths written plainly), measured in the same run.
 
     python benchmarks/rollout.py [--repeats 50] [--discard 0.9] [--fusion mean]
@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from explorer.core.rollout import rollout
+from explorer.shared.rollout import rollout
 
 
 def loop_rollout(attentions: np.ndarray, head_fusion: str, discard_ratio: float) -> np.ndarray:
@@ -71,7 +71,7 @@ def main() -> None:
     plain_ms = median_ms(plain, args.repeats)
     shape = f"{args.layers} layers x {args.heads} heads x {args.tokens} tokens"
     print(f"rollout, {shape}, fusion={args.fusion}, discard={args.discard}")
-    print(f"  explorer.core.rollout : {ours_ms:7.2f} ms (median of {args.repeats})")
+    print(f"  explorer.shared.rollout : {ours_ms:7.2f} ms (median of {args.repeats})")
     print(f"  per-layer Python loop : {plain_ms:7.2f} ms  ({plain_ms / ours_ms:.1f}x slower)")
     print(f"  largest difference    : {gap:.1e}")
 

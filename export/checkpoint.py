@@ -15,13 +15,7 @@ import torch
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
-from export.models import Bert, BertConfig, Transformer, TransformerConfig, ViT, ViTConfig
-
-MODEL_CLASSES: dict[str, tuple[type[nn.Module], type]] = {
-    "Bert": (Bert, BertConfig),
-    "Transformer": (Transformer, TransformerConfig),
-    "ViT": (ViT, ViTConfig),
-}
+from export import kinds
 
 
 def save_model(model: nn.Module, path: str | Path, extra: dict | None = None) -> Path:
@@ -42,7 +36,7 @@ def save_model(model: nn.Module, path: str | Path, extra: dict | None = None) ->
 def read_header(path: str | Path) -> dict:
     with safe_open(str(path), framework="pt") as f:
         header = f.metadata() or {}
-    if "model" not in header or header["model"] not in MODEL_CLASSES:
+    if kinds.for_class_name(header.get("model", "")) is None:
         raise ValueError(f"{path}: not an Attention Explorer checkpoint (no known model class in its header)")
     return {
         "model": header["model"],
@@ -57,8 +51,8 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict]:
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     header = read_header(path)
-    model_cls, config_cls = MODEL_CLASSES[header["model"]]
-    model = model_cls(config_cls(**header["config"]))
+    model_kind = kinds.for_class_name(header["model"])
+    model = model_kind.model_class(model_kind.config_class(**header["config"]))
     model.load_state_dict(load_file(str(path)))
     return model, header["extra"]
 

@@ -42,7 +42,7 @@ def _cmd_hf(args: argparse.Namespace) -> int:
 
 
 def _cmd_instrument(args: argparse.Namespace) -> int:
-    from explorer.core.instrument import instrument
+    from explorer.shared.instrument import instrument
     from export.onnx_export import save_contract_model
 
     if not args.model.is_file():

@@ -11,7 +11,7 @@ XLM-RoBERTa, DistilBERT) as `encoder` or `bert-mlm`; ViT as `vit-classifier`; GP
 the additive mask); SDPA would return no probabilities. transformers 5 dropped the `head_mask`
 argument, so `eager_attention_with_head_mask` below puts it back: every file gets the
 contract's optional `head_mask.<stack>` input. The metadata comes from the same readers of a
-Hugging Face folder that open plain ONNX exports in the app (explorer.core.instrument).
+Hugging Face folder that open plain ONNX exports in the app (explorer.shared.instrument).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from explorer import contract
-from explorer.core.instrument import CONFIG, folder_metadata, read_json, token_embedding
+from explorer.shared.hf_folder import CONFIG, folder_metadata, read_json, token_embedding
 from export.onnx_export import initializer_name, save_contract_model, to_onnx
 
 # config.json's model_type -> the transformers class that loads it for each kind it can be.

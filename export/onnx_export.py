@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from explorer import contract
-from export.models import Bert, Transformer, ViT
+from export import kinds
 from export.models.common import ModelOutput
 
 # The token embedding matrix keeps its PyTorch name in the graph (ContractModule.model.embed).
@@ -31,41 +31,19 @@ EMBEDDING_INITIALIZER = "model.embed.weight"
 _EXAMPLE_BATCH = 2
 
 
-def kind_of(model: nn.Module) -> str:
-    if isinstance(model, Bert):
-        return "bert-mlm"
-    if isinstance(model, Transformer):
-        return "seq2seq"
-    if isinstance(model, ViT):
-        return "vit-classifier"
-    raise TypeError(f"no contract kind for {type(model).__name__}")
-
-
-def stack_shapes(model: nn.Module) -> dict[str, tuple[int, int]]:
-    """(layers, heads) of each stack."""
-    c = model.config
-    if isinstance(model, Transformer):
-        return {
-            "encoder": (c.encoder_layers, c.heads),
-            "decoder": (c.decoder_layers, c.heads),
-            "cross": (c.decoder_layers, c.heads),
-        }
-    return {"encoder": (c.layers, c.heads)}
-
-
 class ContractModule(nn.Module):
     """Adapts a model to the contract's flat positional inputs and named outputs."""
 
     def __init__(self, model: nn.Module, attentions: bool = True, internals: bool = False):
         super().__init__()
         self.model = model
-        self.kind = kind_of(model)
-        self.stacks = contract.KIND_STACKS[self.kind]
+        self.model_kind = kinds.for_model(model)
+        self.stacks = tuple(self.model_kind.spec.stacks)
         self.attentions = attentions
         self.internals = internals
 
     def input_names(self) -> list[str]:
-        sequences = [name for pair in contract.KIND_SEQUENCES[self.kind] for name in pair]
+        sequences = [name for pair in self.model_kind.spec.sequences for name in pair]
         return sequences + [contract.head_mask_input(s) for s in self.stacks]
 
     def output_names(self) -> list[str]:
@@ -80,15 +58,7 @@ class ContractModule(nn.Module):
     def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         n_seq = len(inputs) - len(self.stacks)
         head_masks = dict(zip(self.stacks, inputs[n_seq:], strict=True))
-        out: ModelOutput
-        if self.kind == "seq2seq":
-            src_ids, src_mask, tgt_ids, tgt_mask = inputs[:n_seq]
-            out = self.model(
-                src_ids, src_mask, tgt_ids, tgt_mask,
-                head_masks["encoder"], head_masks["decoder"], head_masks["cross"],
-            )
-        else:
-            out = self.model(inputs[0], inputs[1], head_masks["encoder"])
+        out: ModelOutput = self.model_kind.forward(self.model, inputs[:n_seq], head_masks)
         results = [out.logits]
         if self.attentions:
             results += [torch.stack(out.stacks[s].probs) for s in self.stacks]  # (L, B, H, T, S)
@@ -99,57 +69,18 @@ class ContractModule(nn.Module):
 
 
 def example_inputs(model: nn.Module) -> tuple[torch.Tensor, ...]:
-    """Inputs for tracing, with lengths that differ from each other and from 0/1."""
-    kind = kind_of(model)
-    b = _EXAMPLE_BATCH
-    c = model.config
-    head_masks = tuple(torch.ones(layers, heads) for layers, heads in stack_shapes(model).values())
-    if kind == "seq2seq":
-        s, t = 7, 5
-        return (
-            torch.randint(1, c.vocab_size, (b, s)), torch.ones(b, s, dtype=torch.long),
-            torch.randint(1, c.vocab_size, (b, t)), torch.ones(b, t, dtype=torch.long),
-        ) + head_masks
-    if kind == "vit-classifier":
-        n = 1 + c.num_patches
-        return (
-            torch.randn(b, c.channels, c.image_size, c.image_size), torch.ones(b, n, dtype=torch.long),
-        ) + head_masks
-    t = 6
-    return (torch.randint(1, c.vocab_size, (b, t)), torch.ones(b, t, dtype=torch.long)) + head_masks
+    """Inputs for tracing: the kind's sequences, then a head mask of ones per stack."""
+    model_kind = kinds.for_model(model)
+    config = model.config
+    head_masks = tuple(torch.ones(spec.layers, spec.heads) for spec in model_kind.stack_specs(config).values())
+    return model_kind.example_sequences(config, _EXAMPLE_BATCH) + head_masks
 
 
 def dynamic_shapes(model: nn.Module) -> tuple:
-    kind = kind_of(model)
+    model_kind = kinds.for_model(model)
     batch = torch.export.Dim("batch", min=1, max=4096)
-    fixed_head_masks = tuple(None for _ in contract.KIND_STACKS[kind])
-    if kind == "seq2seq":
-        c = model.config
-        src = torch.export.Dim("src", min=2, max=c.max_positions)
-        tgt = torch.export.Dim("tgt", min=2, max=c.max_positions)
-        return ({0: batch, 1: src}, {0: batch, 1: src}, {0: batch, 1: tgt}, {0: batch, 1: tgt}) + fixed_head_masks
-    if kind == "vit-classifier":
-        return ({0: batch}, {0: batch}) + fixed_head_masks
-    seq = torch.export.Dim("seq", min=2, max=model.config.max_positions)
-    return ({0: batch, 1: seq}, {0: batch, 1: seq}) + fixed_head_masks
-
-
-def stack_specs(model: nn.Module) -> dict[str, contract.StackSpec]:
-    kind = kind_of(model)
-    head_dim = model.config.d_model // model.config.heads
-    sequences = {
-        "seq2seq": {
-            "encoder": (contract.SRC_IDS, contract.SRC_IDS, False),
-            "decoder": (contract.TGT_IDS, contract.TGT_IDS, True),
-            "cross": (contract.TGT_IDS, contract.SRC_IDS, False),
-        },
-        "vit-classifier": {"encoder": (contract.PIXEL_VALUES, contract.PIXEL_VALUES, False)},
-        "bert-mlm": {"encoder": (contract.INPUT_IDS, contract.INPUT_IDS, False)},
-    }[kind]
-    return {
-        stack: contract.StackSpec(layers, heads, head_dim, *sequences[stack])
-        for stack, (layers, heads) in stack_shapes(model).items()
-    }
+    fixed_head_masks = tuple(None for _ in model_kind.spec.stacks)
+    return model_kind.dynamic_sequences(model.config, batch) + fixed_head_masks
 
 
 def export_onnx(
@@ -166,14 +97,27 @@ def export_onnx(
     initializers = {init.name for init in proto.graph.initializer}
     if metadata.embedding is None and EMBEDDING_INITIALIZER in initializers:
         metadata = dataclasses.replace(metadata, embedding=EMBEDDING_INITIALIZER)
-    if isinstance(model, ViT):
-        metadata = dataclasses.replace(metadata, patch_embedding=contract.PatchEmbedding(
-            weight=initializer_name(wrapper, model.patch_embed.weight),  # (D, C*p*p), a Linear
-            bias=initializer_name(wrapper, model.patch_embed.bias),
-            class_token=initializer_name(wrapper, model.cls_token),  # (1, 1, D)
-            positions=initializer_name(wrapper, model.positions.weight),  # (1 + N, D)
-        ))
-    return save_contract_model(proto, metadata, path)
+    return save_contract_model(proto, _with_weight_names(metadata, wrapper), path)
+
+
+def _with_weight_names(metadata: contract.ModelMetadata, wrapper: ContractModule) -> contract.ModelMetadata:
+    """The metadata naming where the anatomy views find the weights: the way in, and each layer's W_O."""
+    model, model_kind = wrapper.model, wrapper.model_kind
+
+    def name_of(parameter: torch.Tensor) -> str:
+        return initializer_name(wrapper, parameter)
+
+    projections = {
+        stack: contract.OutputProjection(tuple(name_of(a.w_o.weight) for a in layers),
+                                         tuple(name_of(a.w_o.bias) for a in layers))
+        for stack, layers in model_kind.attention_modules(model).items()
+    }
+    return dataclasses.replace(
+        metadata,
+        text_embedding=model_kind.text_embedding(model, name_of),
+        patch_embedding=model_kind.patch_embedding(model, name_of),
+        output_projection=projections,
+    )
 
 
 def initializer_name(wrapper: nn.Module, parameter: torch.Tensor) -> str:
@@ -244,19 +188,13 @@ def metadata_for(
     provenance: dict | None = None,
 ) -> contract.ModelMetadata:
     """The contract metadata for one of our models; sizes come from its config."""
-    kind = kind_of(model)
+    model_kind = kinds.for_model(model)
     c = model.config
-    if kind == "seq2seq":
-        max_positions = {contract.SRC_IDS: c.max_positions, contract.TGT_IDS: c.max_positions}
-    elif kind == "vit-classifier":
-        max_positions = {contract.PIXEL_VALUES: 1 + c.num_patches}
-    else:
-        max_positions = {contract.INPUT_IDS: c.max_positions}
     return contract.ModelMetadata(
-        kind=kind,
-        stacks=stack_specs(model),
+        kind=model_kind.kind,
+        stacks=model_kind.stack_specs(c),
         d_model=c.d_model,
-        max_positions=max_positions,
+        max_positions=model_kind.max_positions(c),
         tokenizer=tokenizer_json,
         special_tokens=dict(special_tokens or {}),
         labels=tuple(labels),

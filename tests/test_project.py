@@ -24,6 +24,17 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
+def imported_targets(path: Path) -> set[str]:
+    """Like imported_modules, but `from explorer import contract` counts as explorer.contract."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names = imported_modules(path)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "explorer" and node.level == 0:
+            names.discard("explorer")
+            names.update(f"explorer.{alias.name}" for alias in node.names)
+    return names
+
+
 def offenders(folder: str, forbidden: tuple[str, ...]) -> list[str]:
     found = []
     for path in sorted((ROOT / folder).rglob("*.py")):
@@ -45,6 +56,36 @@ def test_contract_is_stdlib_only():
     stdlib = set(sys.stdlib_module_names) | {"__future__"}
     modules = imported_modules(ROOT / "explorer" / "contract.py")
     assert {m for m in modules if m.split(".")[0] not in stdlib} == set()
+
+
+def test_contract_parsing_is_stdlib_only():
+    stdlib = set(sys.stdlib_module_names) | {"__future__"}
+    modules = imported_modules(ROOT / "explorer" / "contract_parsing.py")
+    assert {m for m in modules if m.split(".")[0] not in stdlib and m != "explorer.contract"} == set()
+
+
+def test_shared_is_torch_free_qt_free_and_imports_only_the_contract():
+    """explorer.shared is what both sides import: numpy, onnx and tokenizers, the contract, itself."""
+    allowed = set(sys.stdlib_module_names) | {"__future__", "numpy", "onnx", "tokenizers"}
+    found = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in sorted((ROOT / "explorer" / "shared").rglob("*.py"))
+        for module in imported_targets(path)
+        if module.split(".")[0] not in allowed and module != "explorer.contract"
+        and not module.startswith("explorer.shared")
+    ]
+    assert found == []
+
+
+def test_export_imports_only_the_contract_and_shared_of_explorer():
+    found = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in sorted((ROOT / "export").rglob("*.py"))
+        for module in imported_targets(path)
+        if module.split(".")[0] == "explorer" and module != "explorer.contract"
+        and not module.startswith("explorer.shared")
+    ]
+    assert found == []
 
 
 def test_ruff_passes():

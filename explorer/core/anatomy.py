@@ -136,10 +136,7 @@ class Initializers:
 
 # -- embeddings and positions --------------------------------------------------------------
 
-# Our exporter's names for the pieces before the first layer (PyTorch's module paths).
-POSITIONS_LEARNED = "model.positions.weight"  # BERT: (max_positions, d_model)
-EMBED_NORM = "model.embed_norm"  # BERT's LayerNorm after the sum: .weight, .bias
-LAYER_NORM_EPS = 1e-5  # PyTorch's default, which our models use
+LEARNED, SINUSOIDAL_KIND, INSIDE_ATTENTION = "learned", "sinusoidal", "none added (they act inside attention)"
 
 
 def sinusoidal_table(max_positions: int, d_model: int) -> np.ndarray:
@@ -153,7 +150,7 @@ def sinusoidal_table(max_positions: int, d_model: int) -> np.ndarray:
     return table
 
 
-def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float = LAYER_NORM_EPS) -> np.ndarray:
+def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     """LayerNorm over the last axis, as torch.nn.LayerNorm computes it."""
     mean = x.mean(-1, keepdims=True)
     var = x.var(-1, keepdims=True)
@@ -180,16 +177,38 @@ class EmbeddingSteps(_FirstLayerCheck):
     tokens: tuple[str, ...]
     vectors: np.ndarray  # rows of the embedding matrix
     scale: float  # the Transformer multiplies them by sqrt(d_model); BERT by 1
-    positions: np.ndarray  # the positional encoding of positions 0..T-1
-    positions_kind: str  # "sinusoidal" or "learned"
-    summed: np.ndarray  # vectors * scale + positions
-    normed: np.ndarray | None  # BERT's LayerNorm of the sum; None where the model has none
+    positions: np.ndarray  # the positional encoding of positions 0..T-1 (zeros where none is added)
+    positions_kind: str  # LEARNED, SINUSOIDAL_KIND or INSIDE_ATTENTION
+    summed: np.ndarray  # vectors * scale + positions (+ the token type's row)
+    normed: np.ndarray | None  # the LayerNorm of the sum; None where the model has none
     first_layer_input: np.ndarray  # hidden_states.<stack>[0], what the model really fed its first layer
+    token_type: np.ndarray | None = None  # (D,) the token-type row added to every token (BERT's segment A)
 
     @property
     def computed(self) -> np.ndarray:
         """The last recomputed step: what should equal `first_layer_input`."""
         return self.summed if self.normed is None else self.normed
+
+
+def text_recipe(meta: contract.ModelMetadata, ids_input: str) -> contract.TextEmbedding:
+    """How the sequence `ids_input` enters the first layer, as the metadata names it; LookupError without."""
+    if not meta.embedding:
+        raise LookupError("the model's metadata does not name its embedding initializer")
+    recipe = meta.text_embedding.get(ids_input)
+    if recipe is None:
+        raise LookupError(f"the model's metadata does not say how {ids_input} enters the first layer "
+                          "('text_embedding'); export it again with attention-export")
+    return recipe
+
+
+def position_table(weights: Initializers, recipe: contract.TextEmbedding, length: int, d_model: int):
+    """(positions, kind): the encodings of positions 0..length-1 ((length, D); zeros where none is added)."""
+    if recipe.positions == contract.SINUSOIDAL:
+        return sinusoidal_table(length, d_model), SINUSOIDAL_KIND
+    if recipe.positions is None:
+        return np.zeros((length, d_model), np.float32), INSIDE_ATTENTION
+    table = weights.get(recipe.positions).reshape(-1, d_model)  # (P, D)
+    return table[recipe.position_offset : recipe.position_offset + length], LEARNED
 
 
 def embedding_steps(
@@ -200,33 +219,31 @@ def embedding_steps(
     ids: tuple[int, ...],
     tokens: tuple[str, ...],
 ) -> EmbeddingSteps:
-    """Recompute a text model's first-layer input from its weights, for the sequence of `stack`'s queries.
-
-    Follows our exporter's two recipes: BERT (embedding + learned positions, then LayerNorm) and
-    the Transformer (embedding * sqrt(d_model) + sinusoidal positions). Other files raise LookupError.
-    """
+    """Recompute a text model's first-layer input from its weights, for the sequence of `stack`'s queries,
+    as the metadata's `text_embedding` says: rows * scale + positions (+ token type), then LayerNorm.
+    A file whose metadata does not say raises LookupError."""
     hidden_name = contract.stack_output("hidden_states", stack)
     if hidden_name not in outputs:
         raise MissingInternalsError(f"this model has no {hidden_name} output")
-    if meta.kind not in ("bert-mlm", "seq2seq"):
-        raise LookupError(f"the embedding steps are known for our BERT and Transformer, not a {meta.kind} model")
-    if not meta.embedding:
-        raise LookupError("the model's metadata does not name its embedding initializer")
+    recipe = text_recipe(meta, meta.stacks[stack].queries)
     table = weights.get(meta.embedding)  # (vocab, D)
     vectors = table[np.asarray(ids, np.int64)]  # (T, D)
     length, d_model = vectors.shape
+    positions, kind = position_table(weights, recipe, length, d_model)  # (T, D)
+    summed = vectors * np.float32(recipe.scale) + positions
+    token_type = None
+    if recipe.token_type is not None:
+        token_type = weights.get(recipe.token_type).reshape(-1, d_model)[0]  # (D,) segment 0
+        summed = summed + token_type
+    summed = summed.astype(np.float32)  # (T, D)
     normed = None
-    if meta.kind == "seq2seq":
-        scale, kind = float(np.sqrt(np.float32(d_model))), "sinusoidal"
-        positions = sinusoidal_table(length, d_model)  # (T, D)
-    else:
-        scale, kind = 1.0, "learned"
-        positions = weights.get(POSITIONS_LEARNED)[:length]  # (T, D)
-    summed = (vectors * np.float32(scale) + positions).astype(np.float32)  # (T, D)
-    if meta.kind == "bert-mlm":
-        normed = layer_norm(summed, weights.get(f"{EMBED_NORM}.weight"), weights.get(f"{EMBED_NORM}.bias"))
+    if recipe.norm is not None:
+        norm = recipe.norm
+        bias = weights.get(norm.bias) if norm.bias else np.zeros(d_model, np.float32)
+        normed = layer_norm(summed, weights.get(norm.weight), bias, norm.eps)
     first = outputs[hidden_name][0]  # (T, D)
-    return EmbeddingSteps(tuple(ids), tuple(tokens), vectors, scale, positions, kind, summed, normed, first)
+    return EmbeddingSteps(tuple(ids), tuple(tokens), vectors, recipe.scale, positions, kind, summed, normed,
+                          first, token_type)
 
 
 # -- a ViT's way in: patches instead of token ids --------------------------------------------
@@ -316,20 +333,6 @@ def mosaic(maps: np.ndarray, gap: int = 1) -> np.ndarray:
 
 # -- the multi-head step: concatenate the heads, multiply by W_O ---------------------------
 
-# Where each stack's attention lives in our exporter's module tree, per layer.
-_ATTENTION_MODULES = {
-    "encoder": "model.encoder.blocks.{layer}.attention",
-    "decoder": "model.decoder_blocks.{layer}.self_attention",
-    "cross": "model.decoder_blocks.{layer}.cross_attention",
-}
-
-
-def output_projection_names(stack: str, layer: int) -> tuple[str, str]:
-    """The initializer names of W_O's weight (D, D) and bias (D,) for one layer of `stack`."""
-    module = _ATTENTION_MODULES[stack].format(layer=layer)
-    return f"{module}.w_o.weight", f"{module}.w_o.bias"
-
-
 @dataclass(frozen=True)
 class MultiHeadSteps:
     """One layer's heads put back together, for every query token."""
@@ -342,7 +345,7 @@ class MultiHeadSteps:
 
 
 def multi_head_steps(
-    outputs: dict[str, np.ndarray], stack: str, layer: int, weights: Initializers
+    outputs: dict[str, np.ndarray], meta: contract.ModelMetadata, stack: str, layer: int, weights: Initializers
 ) -> MultiHeadSteps:
     """Per-head outputs from the model's attention and values, concatenated and projected by W_O."""
     names = [contract.attention_output(stack), contract.stack_output("values", stack)]
@@ -354,6 +357,11 @@ def multi_head_steps(
     head_outputs = alpha @ values  # (H, T, hd)
     heads, length, head_dim = head_outputs.shape
     concat = head_outputs.transpose(1, 0, 2).reshape(length, heads * head_dim)  # (T, H*hd)
-    weight_name, bias_name = output_projection_names(stack, layer)
-    w_o, bias = weights.get(weight_name), weights.get(bias_name)  # (D, H*hd), (D,)
+    projection = meta.output_projection.get(stack)
+    if projection is None:
+        raise LookupError(f"the model's metadata does not name the {stack} stack's W_O ('output_projection'); "
+                          "export it again with attention-export")
+    w_o = weights.get(projection.weight[layer])  # (D, H*hd), or (H*hd, D) transposed
+    w_o = w_o.T if projection.transposed else w_o
+    bias = weights.get(projection.bias[layer]) if projection.bias else np.zeros(w_o.shape[0], w_o.dtype)  # (D,)
     return MultiHeadSteps(head_outputs, concat, w_o, bias, concat @ w_o.T + bias)

@@ -1,6 +1,6 @@
 """Open a contract ONNX file with ONNX Runtime: session, metadata, parameter count, provider.
 
-A file exported without our metadata is instrumented in memory (explorer.core.instrument):
+A file exported without our metadata is instrumented in memory (explorer.shared.instrument):
 its attention becomes graph outputs and the Hugging Face files beside it give the metadata.
 Every way opening can fail ends in one `ModelOpenError` whose message tells a person
 what is wrong with the file and what to do about it.
@@ -147,7 +147,7 @@ def _parse_metadata(text: str, path: Path) -> contract.ModelMetadata:
 def _instrument_plain_export(path: Path) -> tuple[onnx.ModelProto, contract.ModelMetadata]:
     """A file exported without our metadata (plain Hugging Face or PyTorch exports): its Softmax
     nodes become attention outputs and the Hugging Face files beside it give the metadata."""
-    from explorer.core.instrument import instrument  # imports onnx
+    from explorer.shared.instrument import instrument  # imports onnx
 
     try:
         return instrument(path)

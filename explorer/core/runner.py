@@ -178,7 +178,7 @@ class Runner:
         head_masks: dict[str, np.ndarray] | None = None,
         patch_mask: np.ndarray | None = None,
     ) -> RunResult:
-        """Run a ViT on one image prepared by `explorer.core.images.preprocess`: (1, C, H, W) float32.
+        """Run a ViT on one image prepared by `explorer.shared.images.preprocess`: (1, C, H, W) float32.
         `patch_mask` (1, tokens), 0 for hidden patches (see `images.patch_mask`), defaults to ones."""
         image = self.model.meta.image
         if image is None:

@@ -20,10 +20,10 @@ import torch
 from torch import nn
 
 from explorer import contract
-from explorer.core.images import pixels_to_patches
-from explorer.core.rollout import class_token_map
-from export.bundle import image_spec_for
+from explorer.shared.images import pixels_to_patches
+from explorer.shared.rollout import class_token_map
 from export.data.shapes import CLASSES, ShapeBatch, ShapesConfig, generate
+from export.kinds import image_spec_for
 from export.models import ViT, ViTConfig
 from export.train.finish import finish
 from export.train.loop import TrainConfig, train_run

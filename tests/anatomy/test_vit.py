@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.core import anatomy, images
+from explorer.core import anatomy
 from explorer.core.assets import MODELS, sample_images
+from explorer.shared import images
 from explorer.ui.anatomy.embeddings import PATCH_PIXELS, POSITION_MAPS, SIMILARITY
 
 VIT = MODELS / "vit.onnx"

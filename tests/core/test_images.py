@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from explorer.contract import ImageSpec
-from explorer.core.images import (
+from explorer.shared.images import (
     crop_box,
     patches_to_pixels,
     pixel_to_token,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.core.rollout import HEAD_FUSIONS, class_token_map, discard_lowest, fuse_heads, rollout
+from explorer.shared.rollout import HEAD_FUSIONS, class_token_map, discard_lowest, fuse_heads, rollout
 
 # Two layers, two heads, two tokens; the rollouts below are worked out by hand.
 HAND_ATTENTIONS = np.array(

@@ -7,10 +7,10 @@ import onnxruntime as ort
 import pytest
 
 from explorer import contract
-from explorer.core import images
 from explorer.core.model import open_model
 from explorer.core.runner import RunError, Runner, greedy_decode
 from explorer.core.text import EmptyTextError
+from explorer.shared import images
 
 
 def reference_run(path, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -76,6 +76,28 @@ def test_head_mask_changes_logits_as_pytorch_and_keeps_probabilities(exported):
         np.testing.assert_allclose(ablated[name], ref[name], atol=1e-5, rtol=0)
 
 
+def _expected_weight_names(exported) -> tuple[dict, dict]:
+    """The text_embedding and output_projection our exporter writes, by the PyTorch module paths."""
+    config = exported.model.config
+
+    def w_o(path: str, layers: int) -> contract.OutputProjection:
+        modules = [f"model.{path.format(layer=i)}.w_o" for i in range(layers)]
+        return contract.OutputProjection(tuple(f"{m}.weight" for m in modules), tuple(f"{m}.bias" for m in modules))
+
+    if exported.kind == "bert":
+        norm = contract.LayerNormNames("model.embed_norm.weight", "model.embed_norm.bias", 1e-5)
+        text = {contract.INPUT_IDS: contract.TextEmbedding(1.0, "model.positions.weight", norm=norm)}
+        return text, {"encoder": w_o("encoder.blocks.{layer}.attention", config.layers)}
+    if exported.kind == "transformer":
+        both = contract.TextEmbedding(config.d_model ** 0.5, contract.SINUSOIDAL)
+        return {contract.SRC_IDS: both, contract.TGT_IDS: both}, {
+            "encoder": w_o("encoder.blocks.{layer}.attention", config.encoder_layers),
+            "decoder": w_o("decoder_blocks.{layer}.self_attention", config.decoder_layers),
+            "cross": w_o("decoder_blocks.{layer}.cross_attention", config.decoder_layers),
+        }
+    return {}, {"encoder": w_o("encoder.blocks.{layer}.attention", config.layers)}
+
+
 def test_metadata_round_trips_through_onnxruntime(exported):
     raw = exported.session.get_modelmeta().custom_metadata_map[contract.METADATA_KEY]
     meta = contract.parse_metadata(raw)
@@ -87,8 +109,13 @@ def test_metadata_round_trips_through_onnxruntime(exported):
     ) if exported.kind == "vit" else None
     assert meta.embedding == expected_embedding
     assert meta.patch_embedding == expected_patches
+    # ...and where the anatomy views find the rest: how text enters the first layer, each layer's W_O.
+    expected_text, expected_w_o = _expected_weight_names(exported)
+    assert meta.text_embedding == expected_text
+    assert meta.output_projection == expected_w_o
     assert meta == dataclasses.replace(exported.metadata, embedding=expected_embedding,
-                                       patch_embedding=expected_patches)
+                                       patch_embedding=expected_patches, text_embedding=expected_text,
+                                       output_projection=expected_w_o)
     contract.check_initializers(meta, {init.name for init in onnx.load(str(exported.path)).graph.initializer})
     assert meta.kind == exported.metadata.kind
     assert meta.stacks == exported.metadata.stacks

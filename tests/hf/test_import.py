@@ -123,9 +123,9 @@ def test_metadata_describes_the_checkpoint(imported):
 
 
 def test_opens_and_runs_in_the_app_core(imported):
-    from explorer.core.images import preprocess
     from explorer.core.model import open_model
     from explorer.core.runner import Runner
+    from explorer.shared.images import preprocess
 
     loaded = open_model(imported.path)
     runner = Runner(loaded)

@@ -16,7 +16,7 @@ from onnx import TensorProto, helper
 from torch import nn
 
 from explorer import contract
-from explorer.core.instrument import InstrumentError, instrument
+from explorer.shared.instrument import InstrumentError, instrument
 from export.cli import main
 
 from .conftest import image_batch, reference_model, text_batch

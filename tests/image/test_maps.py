@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from explorer.contract import ImageSpec
-from explorer.core import images
+from explorer.shared import images
 from explorer.ui.image import maps
 
 SPEC = ImageSpec(size=(8, 12), patch_size=4, channels=3, mean=(0.5, 0.4, 0.3), std=(0.5, 0.25, 0.2))

@@ -9,8 +9,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 
 from explorer import contract
-from explorer.core import images
-from explorer.core.rollout import rollout
+from explorer.shared import images
+from explorer.shared.rollout import rollout
 
 
 def _drop(window, *paths):

@@ -10,7 +10,7 @@ import onnxruntime as ort
 import pytest
 
 from explorer import contract
-from explorer.core.images import preprocess
+from explorer.shared.images import preprocess
 from export.data.shapes import CLASSES, ShapesConfig, generate
 from export.train.vit import evaluate_onnx
 
@@ -81,7 +81,7 @@ def test_the_sample_images_are_there_and_licensed():
 
 
 def test_the_shipped_vit_recognises_most_sample_images(vit_session, vit_meta):
-    """The app's path: an 8-bit PNG of any size -> explorer.core.images.preprocess -> the model."""
+    """The app's path: an 8-bit PNG of any size -> explorer.shared.images.preprocess -> the model."""
     pngs = sorted(IMAGES.glob("*.png"))
     patch_mask = np.ones((1, 1 + vit_meta.image.num_patches), np.int64)
     correct = 0

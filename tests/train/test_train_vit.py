@@ -11,9 +11,10 @@ import pytest
 import torch
 
 from explorer import contract
-from explorer.core.images import preprocess
-from export.bundle import export_checkpoint, image_spec_for
+from explorer.shared.images import preprocess
+from export.bundle import export_checkpoint
 from export.data.shapes import CLASSES, ShapeBatch, ShapesConfig, to_uint8
+from export.kinds import image_spec_for
 from export.models import ViT
 from export.train.loop import seed_everything, train
 from export.train.vit import (
@@ -81,7 +82,7 @@ def test_held_out_images_are_not_training_images(vit_tiny_recipe):
 
 
 def test_the_app_preprocesses_an_image_as_training_did(vit_tiny_recipe):
-    """The app reads 8-bit images; explorer.core.images must land on the values training fed."""
+    """The app reads 8-bit images; explorer.shared.images must land on the values training fed."""
     spec = image_spec_for(vit_tiny_recipe.model)
     shapes = held_out_images(vit_tiny_recipe, 0, count=4)
     trained_on = to_pixel_values(shapes.images, spec).numpy()

@@ -12,9 +12,9 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from explorer.core import images
 from explorer.core.assets import sample_images
 from explorer.core.compare import Comparison, ShapeMismatchError, check_same_length, compare
+from explorer.shared import images
 from explorer.ui.anatomy.heatmaps import HeatmapGrid
 from explorer.ui.image.strip import ImageStrip, Picture, read_pictures
 from explorer.ui.image_file import ImageReadError, image_suffixes, read_rgb

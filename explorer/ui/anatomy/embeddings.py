@@ -127,11 +127,12 @@ class EmbeddingsPanel(QWidget):
         self.token_box.addItems(list(labels))
 
     def _position_table(self, s: anatomy.EmbeddingSteps, meta) -> np.ndarray | None:
+        """Every position the model takes × dimensions, where a table is added at all."""
         longest = max(meta.max_positions.values(), default=len(s.ids))
-        if s.positions_kind == "sinusoidal":
-            return anatomy.sinusoidal_table(longest, s.positions.shape[1])
-        weights = self._weights
-        return weights.get(anatomy.POSITIONS_LEARNED) if anatomy.POSITIONS_LEARNED in weights else None
+        recipe = anatomy.text_recipe(meta, meta.stacks[self.selection.stack_name].queries)
+        if recipe.positions is None:
+            return None
+        return anatomy.position_table(self._weights, recipe, longest, s.positions.shape[1])[0]
 
     def _show_neighbours(self, index: int) -> None:
         self.neighbours.clear()

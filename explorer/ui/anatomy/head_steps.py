@@ -97,7 +97,7 @@ class MultiHeadPanel(QWidget):
     def __init__(self, selection: Selection, parent: QWidget | None = None):
         super().__init__(parent)
         self.selection = selection
-        self.result = None
+        self.result = self.meta = None
         self.weights: anatomy.Initializers | None = None
         self.steps: anatomy.MultiHeadSteps | None = None
         self.summary = QLabel()
@@ -111,8 +111,8 @@ class MultiHeadPanel(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.grid, 1)
 
-    def set_result(self, result, weights: anatomy.Initializers | None) -> None:
-        self.result, self.weights = result, weights
+    def set_result(self, result, meta, weights: anatomy.Initializers | None) -> None:
+        self.result, self.meta, self.weights = result, meta, weights
 
     def redraw(self) -> None:
         self.grid.clear()
@@ -123,7 +123,7 @@ class MultiHeadPanel(QWidget):
             return
         layer = self.selection.layer
         try:
-            steps = anatomy.multi_head_steps(self.result.outputs, stack.name, layer, self.weights)
+            steps = anatomy.multi_head_steps(self.result.outputs, self.meta, stack.name, layer, self.weights)
         except (anatomy.MissingInternalsError, LookupError, KeyError) as exc:
             self.summary.setText(f"The multi-head step cannot be shown: {exc}")
             return

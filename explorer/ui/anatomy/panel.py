@@ -70,7 +70,7 @@ class AnatomyPanel(QWidget):
         pixel_values, image_name = self._image_of(result)
         self.heads.set_result(result)
         self.one_head.set_result(result, lambda name: self.model.meta.stacks[name])
-        self.multi_head.set_result(result, self.weights)
+        self.multi_head.set_result(result, self.model.meta if self.model else None, self.weights)
         self.embeddings.set_result(result, self.model.meta if self.model else None, self.weights, encoders,
                                    pixel_values)
         self.compare.set_first(result, image_name)

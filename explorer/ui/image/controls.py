@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSlider, QWidget
 
-from explorer.core.rollout import HEAD_FUSIONS
+from explorer.shared.rollout import HEAD_FUSIONS
 from explorer.ui.image.maps import ATTENTION, MODES, ROLLOUT
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from explorer.contract import ImageSpec
 from explorer.core.result import StackAttention
-from explorer.core.rollout import rollout
+from explorer.shared.rollout import rollout
 from explorer.ui.views.selection import FROM
 
 ATTENTION = "attention"

@@ -18,7 +18,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
 from explorer.contract import ImageSpec
-from explorer.core import images
+from explorer.shared import images
 from explorer.ui.image import maps
 from explorer.ui.views.colors import BACKGROUND, SELECTED, heatmap
 

@@ -29,10 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.core import images
 from explorer.core.model import LoadedModel
 from explorer.core.result import RunResult, StackAttention
 from explorer.core.runner import Runner
+from explorer.shared import images
 from explorer.ui.image import maps
 from explorer.ui.image.controls import MapControls
 from explorer.ui.image.heads import HeadTiles

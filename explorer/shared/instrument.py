@@ -4,214 +4,40 @@ A plain export (Hugging Face's, or `torch.onnx.export` of a model) computes the 
 probabilities but does not return them. `instrument` finds the Softmax nodes whose output is
 (batch, heads, queries, keys), stacks them into the contract's ``attentions.<stack>`` output
 (layers, batch, heads, queries, keys), gives the graph the contract's inputs, and builds the
-contract metadata from the files Hugging Face writes beside a model: ``config.json``,
-``tokenizer.json`` (+ ``tokenizer_config.json``) and ``preprocessor_config.json``.
+contract metadata from the files Hugging Face writes beside a model (explorer.shared.hf_folder).
 The result is an ordinary contract model, in memory: the app runs it from
 ``model.SerializeToString()``; ``attention-export instrument`` saves it.
-
-The same readers of a Hugging Face folder (`folder_metadata`) describe checkpoints that
-``attention-export hf`` imports, so both ways give a model the same metadata.
 numpy + onnx + tokenizers only.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
-from typing import Any
 
 import onnx
 from onnx import TensorProto, helper
 
 from explorer import contract
-
-CONFIG = "config.json"
-TOKENIZER = "tokenizer.json"
-TOKENIZER_CONFIG = "tokenizer_config.json"
-SPECIAL_TOKENS_MAP = "special_tokens_map.json"
-PREPROCESSOR = "preprocessor_config.json"
+from explorer.shared.hf_folder import (
+    CONFIG,
+    HEADS,
+    LAYERS,
+    FolderError,
+    config_value,
+    folder_metadata,
+    is_decoder,
+    read_json,
+    token_embedding,
+)
 
 TOKEN_TYPE_IDS = "token_type_ids"
 POSITION_IDS = "position_ids"
 FEEDABLE = (contract.INPUT_IDS, contract.ATTENTION_MASK, TOKEN_TYPE_IDS, POSITION_IDS, contract.PIXEL_VALUES)
 
-# config.json spells the same sizes differently per family (BERT, GPT-2, DistilBERT).
-_LAYERS = ("num_hidden_layers", "n_layer", "n_layers")
-_HEADS = ("num_attention_heads", "n_head", "n_heads")
-_WIDTH = ("hidden_size", "n_embd", "dim", "d_model")
-_POSITIONS = ("max_position_embeddings", "n_positions")
-# Families that number positions from padding_idx + 1, so that many embeddings are never used.
-_OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert")
-_DECODER_TYPES = ("gpt2", "gpt_neo", "gptj", "gpt_bigcode", "openai-gpt")
-_SPECIAL_ROLES = ("cls", "sep", "mask", "pad", "unk", "bos", "eos")
-
 
 class InstrumentError(contract.ContractError):
     """The file's attention cannot be exposed, or its folder lacks what the app needs; says which."""
-
-
-# -- a Hugging Face folder -> contract metadata ------------------------------------------------
-
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    """The JSON object in `path`, or None when there is no such file."""
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InstrumentError(f"{path} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InstrumentError(f"{path} must hold a JSON object")
-    return data
-
-
-def config_value(config: dict, names: tuple[str, ...], what: str, where: Path) -> int:
-    for name in names:
-        if isinstance(config.get(name), int):
-            return config[name]
-    raise InstrumentError(f"{where / CONFIG} gives no {what} (looked for {', '.join(names)})")
-
-
-def max_text_positions(config: dict) -> int | None:
-    """The longest input the position embeddings allow (RoBERTa keeps padding_idx + 1 of them unused)."""
-    positions = next((config[n] for n in _POSITIONS if isinstance(config.get(n), int)), None)
-    if positions is not None and config.get("model_type") in _OFFSET_POSITIONS:
-        positions -= config.get("pad_token_id", 1) + 1
-    return positions
-
-
-def read_tokenizer(folder: Path) -> str:
-    """tokenizer.json as a string, with any fixed padding and truncation switched off."""
-    from tokenizers import Tokenizer
-
-    path = folder / TOKENIZER
-    if not path.is_file():
-        raise InstrumentError(f"{path} is missing: a text model needs the tokenizer.json it was trained with")
-    try:
-        tokenizer = Tokenizer.from_file(str(path))
-    except Exception as exc:  # noqa: BLE001 - tokenizers raises plain Exception for bad files
-        raise InstrumentError(f"{path} is not a tokenizers JSON file: {exc}") from None
-    tokenizer.no_padding()
-    tokenizer.no_truncation()
-    return tokenizer.to_str()
-
-
-def special_tokens(folder: Path, tokenizer_json: str, config: dict) -> dict[str, str]:
-    """Role -> token text, from tokenizer_config.json / special_tokens_map.json, else config.json's ids."""
-    vocab = _vocabulary(tokenizer_json)
-    by_id = {i: t for t, i in vocab.items()}
-    found: dict[str, str] = {}
-    for name in (TOKENIZER_CONFIG, SPECIAL_TOKENS_MAP):
-        named = read_json(folder / name) or {}
-        for role in _SPECIAL_ROLES:
-            value = named.get(f"{role}_token")
-            text = value.get("content") if isinstance(value, dict) else value  # AddedToken or plain string
-            if isinstance(text, str) and text in vocab:
-                found.setdefault(role, text)
-    for role in _SPECIAL_ROLES:
-        token_id = config.get(f"{role}_token_id")
-        if role not in found and isinstance(token_id, int) and token_id in by_id:
-            found[role] = by_id[token_id]
-    return found
-
-
-def _vocabulary(tokenizer_json: str) -> dict[str, int]:
-    from tokenizers import Tokenizer
-
-    return Tokenizer.from_str(tokenizer_json).get_vocab(with_added_tokens=True)
-
-
-def labels_from(config: dict) -> tuple[str, ...]:
-    id2label = config.get("id2label") or {}
-    return tuple(str(id2label[k]) for k in sorted(id2label, key=int))
-
-
-def image_spec(folder: Path, config: dict) -> contract.ImageSpec:
-    """Size and patches from config.json; resizing and normalisation from preprocessor_config.json."""
-    path = folder / PREPROCESSOR
-    pre = read_json(path)
-    if pre is None:
-        raise InstrumentError(f"{path} is missing: an image model needs its image mean, std and size")
-    side = config_value(config, ("image_size",), "image size", folder)
-    patch = config_value(config, ("patch_size",), "patch size", folder)
-    channels = config.get("num_channels", 3)
-    normalize = pre.get("do_normalize", True)
-    mean = pre.get("image_mean", [0.5] * channels) if normalize else [0.0] * channels
-    std = pre.get("image_std", [0.5] * channels) if normalize else [1.0] * channels
-    crops = pre.get("do_center_crop", False) and pre.get("crop_size") is not None
-    return contract.ImageSpec(
-        size=(side, side),
-        patch_size=patch,
-        channels=channels,
-        mean=tuple(float(v) for v in mean),
-        std=tuple(float(v) for v in std),
-        class_token=True,
-        resize="center-crop" if crops else "stretch",
-    )
-
-
-def folder_metadata(
-    folder: Path,
-    kind: str,
-    config: dict,
-    *,
-    name: str = "",
-    labels: tuple[str, ...] | None = None,
-    provenance: dict | None = None,
-    embedding: str | None = None,
-) -> contract.ModelMetadata:
-    """The contract metadata of a `kind` model whose Hugging Face files lie in `folder`.
-
-    Sizes come from `config` (config.json's keys); `labels` overrides config.json's id2label.
-    """
-    layers = config_value(config, _LAYERS, "number of layers", folder)
-    heads = config_value(config, _HEADS, "number of attention heads", folder)
-    d_model = config_value(config, _WIDTH, "hidden size", folder)
-    stack = contract.KIND_STACKS[kind][0]
-    ids_input = contract.KIND_SEQUENCES[kind][0][0]
-    spec = contract.StackSpec(layers, heads, d_model // heads, ids_input, ids_input, causal=kind == "decoder-lm")
-    fields: dict[str, Any] = {}
-    if kind == "vit-classifier":
-        image = image_spec(folder, config)
-        fields.update(image=image, labels=labels or labels_from(config))
-        fields["max_positions"] = {ids_input: 1 + image.num_patches}
-    else:
-        tokenizer = read_tokenizer(folder)
-        special = special_tokens(folder, tokenizer, config)
-        if kind == "bert-mlm" and "mask" not in special:
-            raise InstrumentError(f"{folder}: a masked language model needs a mask token; none is named in "
-                                  f"{TOKENIZER_CONFIG}, {SPECIAL_TOKENS_MAP} or {CONFIG}")
-        positions = max_text_positions(config)
-        fields.update(tokenizer=tokenizer, special_tokens=special, labels=labels or ())
-        fields["max_positions"] = {ids_input: positions} if positions else {}
-    meta = contract.ModelMetadata(
-        kind=kind, stacks={stack: spec}, d_model=d_model, name=name or folder.name,
-        provenance=dict(provenance or {}), embedding=embedding, **fields,
-    )
-    try:
-        return contract.parse_metadata(meta.to_json())  # the checks a file gets when it opens
-    except contract.ContractError as exc:
-        raise InstrumentError(f"{folder}: {exc}") from None
-
-
-def token_embedding(graph: onnx.GraphProto, vocab_size: int | None) -> str | None:
-    """The initializer a Gather looks token ids up in: the token embedding matrix (vocab, d_model)."""
-    shapes = {t.name: tuple(t.dims) for t in graph.initializer}
-    for node in graph.node:
-        shape = shapes.get(node.input[0], ()) if node.op_type == "Gather" else ()
-        if len(shape) == 2 and shape[0] == vocab_size:
-            return node.input[0]
-    return None
-
-
-def is_decoder(config: dict) -> bool:
-    """GPT-2 and its kin: causal language models, by config.json's model_type or architectures."""
-    architectures = config.get("architectures") or []
-    return config.get("model_type") in _DECODER_TYPES or any(
-        a.endswith(("LMHeadModel", "ForCausalLM")) for a in architectures
-    )
 
 
 # -- the graph ----------------------------------------------------------------------------------
@@ -226,6 +52,15 @@ def instrument(
     `folder`: where config.json and tokenizer.json (or preprocessor_config.json) lie.
     Raises InstrumentError naming what was found and what is missing.
     """
+    try:
+        return _instrument(model, folder)
+    except FolderError as exc:  # a file beside the model is missing or broken
+        raise InstrumentError(str(exc)) from None
+
+
+def _instrument(
+    model: onnx.ModelProto | str | Path, folder: str | Path | None
+) -> tuple[onnx.ModelProto, contract.ModelMetadata]:
     name = ""
     if not isinstance(model, onnx.ModelProto):
         path = Path(model)
@@ -257,7 +92,7 @@ def instrument(
                   "config": config.get("model_type", "unknown"), "logits": logits}
     if mask not in inputs:
         provenance["ignored_inputs"] = [mask]  # the contract's mask input, which this graph has no use for
-    embedding = None if kind == "vit-classifier" else token_embedding(graph, config.get("vocab_size"))
+    embedding = None if contract.KIND_SPECS[kind].images else token_embedding(graph, config.get("vocab_size"))
     metadata = folder_metadata(folder, kind, config, name=name, provenance=provenance, embedding=embedding)
 
     # Everything is known: only now change the graph.
@@ -327,8 +162,8 @@ def _attention_softmaxes(model: onnx.ModelProto) -> tuple[list[tuple[str, int | 
 
 
 def _check_sizes(softmaxes: list[tuple[str, int | None]], config: dict, folder: Path) -> None:
-    layers = config_value(config, _LAYERS, "number of layers", folder)
-    heads = config_value(config, _HEADS, "number of attention heads", folder)
+    layers = config_value(config, LAYERS, "number of layers", folder)
+    heads = config_value(config, HEADS, "number of attention heads", folder)
     if len(softmaxes) != layers:
         raise InstrumentError(f"found {len(softmaxes)} Softmax nodes with a (batch, heads, queries, keys) output, "
                               f"but {folder / CONFIG} says the model has {layers} layers; cannot tell which is which")
