@@ -135,9 +135,9 @@ def edit_to_redraw(model: Path, edits: int) -> dict[str, list[float]]:
     for index, text in enumerate(texts):
         start = time.perf_counter()
         workspace.set_text(text)  # as typing would, without the typing pause
-        result = workspace.runner.run_text(text)  # what the worker thread does
+        run = workspace.state.run_job()()  # what the worker thread does
         ran = time.perf_counter()
-        workspace.show_result(result)  # token strip and Selection; the tab on screen updates its data
+        workspace.state.show_run(run)  # token strip and Selection; the tab on screen updates its data
         fed = time.perf_counter()
         paints = {}
         for name, view in views.items():  # bring each view up to date and paint it, as if it were on screen

@@ -56,7 +56,7 @@ def toggles(path: Path, text: str, repeats: int) -> dict[str, float]:
     if workspace.runner.mask_token() is not None:
         actions["replace by [MASK]"] = lambda: workspace.toggle_masked(ids_input, 4)
     actions["ablate a head"] = lambda: workspace.selection.toggle_head(0, 1)
-    workspace.request_run = workspace.run_now  # toggles run on this thread: the time covers run and drawing
+    workspace.runs.request = workspace.runs.run_now  # toggles run on this thread: the time covers run and drawing
     times = {}
     for view in ("matrix", "model", "head"):
         workspace.views.show_view(view)

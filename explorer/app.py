@@ -13,10 +13,10 @@ import os
 import sys
 from pathlib import Path
 
-from explorer.core.assets import BUNDLED_MODEL, sample_text
-from explorer.core.model import PROVIDER_CHOICES, ModelOpenError, open_model
-from explorer.core.runner import RunError, Runner
-from explorer.core.text import EmptyTextError
+from explorer.core.assets import BUNDLED_MODEL
+from explorer.core.kinds import kind_of
+from explorer.core.model import PROVIDER_CHOICES
+from explorer.core.state.app_state import AppState
 
 VIEWS = ("head", "matrix", "model")
 ALL_HEADS = "all"  # --head not given: the head view draws every head, the others head 0
@@ -118,7 +118,7 @@ def _screenshot_when_drawn(app, window, path: Path) -> None:
         grab_later()
         return
     window.open_failed.connect(grab_later)
-    window.model_opened.connect(lambda model: grab_later() if model.meta.kind == "vit-classifier" else None)
+    window.model_opened.connect(lambda model: grab_later() if kind_of(model.meta).takes_images else None)
     window.workspace.result_shown.connect(grab_later)
     window.workspace.runs.failed.connect(grab_later)
 
@@ -127,23 +127,23 @@ def snapshot(out: Path, model_path: Path, text: str | None, provider: str, view_
              stack: str | None, layer: int, head: int | None | str, size: tuple[int, int]) -> int:
     """Render one view of one run to `out` without a window; errors go to stderr, exit non-zero."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    try:
-        model = open_model(model_path, provider)
-        runner = Runner(model)
-        result = runner.run_text(text if text is not None else sample_text(model.meta.kind))
-    except (ModelOpenError, RunError, EmptyTextError) as exc:
-        print(f"attention-explorer: error: {exc}", file=sys.stderr)
+    state = AppState(provider=provider)  # no worker thread: every run happens at once, here
+    errors: list[str] = []
+    state.open_failed.connect(lambda _path, message: errors.append(message))
+    state.run_failed.connect(errors.append)
+    if state.open_now(model_path, text) and not errors and state.shown is None:
+        errors.append(f"{Path(model_path).name} is an image model: open it in the window and drop an image on it.")
+    if errors:
+        print(f"attention-explorer: error: {errors[0]}", file=sys.stderr)
         return 1
 
     from explorer.ui import render
     from explorer.ui.view_tabs import VIEW_CLASSES
-    from explorer.ui.views.selection import Selection
 
     app = _application()
-    selection = Selection()
+    selection = state.selection
     view = VIEW_CLASSES[view_name](selection)
     try:
-        selection.set_stacks(result.stacks)
         _select(selection, stack, layer, head)
         view.resize(*size)
         view.show()

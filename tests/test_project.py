@@ -88,6 +88,50 @@ def test_export_imports_only_the_contract_and_shared_of_explorer():
     assert found == []
 
 
+def kind_name_comparisons(folder: str) -> list[str]:
+    """Comparisons against a kind's name ("bert-mlm" == ..., kind in ("seq2seq", ...)): behaviour per
+    kind belongs in explorer/core/kinds and export/kinds, looked up, not switched on."""
+    from explorer import contract
+
+    found = []
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Compare, ast.match_case)):
+                for const in ast.walk(node):
+                    if isinstance(const, ast.Constant) and const.value in contract.KINDS:
+                        found.append(f"{path.relative_to(ROOT)}:{const.lineno} compares with {const.value!r}")
+    return found
+
+
+@pytest.mark.parametrize("folder", ["explorer", "export"])
+def test_no_code_switches_on_a_kind_name(folder):
+    assert kind_name_comparisons(folder) == []
+
+
+def test_every_contract_kind_has_one_core_kind():
+    from explorer import contract
+    from explorer.core.kinds import KINDS
+
+    assert sorted(KINDS) == sorted(contract.KINDS)
+
+
+def test_no_module_is_longer_than_one_person_can_hold():
+    long = [f"{path.relative_to(ROOT)}: {n} lines" for folder in ("explorer", "export", "benchmarks")
+            for path in sorted((ROOT / folder).rglob("*.py"))
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400]
+    assert long == []
+
+
+def test_the_state_model_loads_without_qt():
+    """The app's state imports, opens nothing and runs its events with no Qt module loaded at all."""
+    code = ("import sys; import explorer.core.state.app_state, explorer.core.kinds; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'shiboken6')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_ruff_passes():
     ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
     if not Path(ruff).exists():

@@ -8,14 +8,10 @@ every head is kept, so that an unablated run is exactly the model's default run.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 
 from explorer import contract
-from explorer.core.masking import TokenEdits
-from explorer.core.result import RunResult
-from explorer.core.runner import Runner
 
 
 class HeadMasks:
@@ -57,30 +53,3 @@ class HeadMasks:
     def feeds(self) -> dict[str, np.ndarray] | None:
         """Copies of the masks per stack for `Runner.run_graph`, or None when no head is ablated."""
         return {name: mask.copy() for name, mask in self._masks.items()} if self.any_ablated else None
-
-
-@dataclass(frozen=True)
-class ComparedRun:
-    """A run with some heads ablated, beside the same input with every head kept."""
-
-    result: RunResult
-    baseline: RunResult | None  # None when no head is ablated: `result` is the baseline
-
-
-def run_compared(
-    runner: Runner,
-    text: str,
-    head_masks: dict[str, np.ndarray] | None,
-    edits: Mapping[str, TokenEdits] | None = None,
-    baseline: RunResult | None = None,
-) -> ComparedRun:
-    """Run `text` with `head_masks`; with heads ablated, also without (unless `baseline`, a run of
-    the same text and edits with every head kept, is given), so the outputs can be compared."""
-    def run(masks: dict[str, np.ndarray] | None) -> RunResult:
-        # without toggles, the plain call: stand-ins for run_text (tests of failures) take no edits
-        return runner.run_text(text, masks, edits=edits) if edits else runner.run_text(text, masks)
-
-    result = run(head_masks)
-    if head_masks is None:
-        return ComparedRun(result, None)
-    return ComparedRun(result, baseline or run(None))

@@ -10,17 +10,7 @@ MODELS = ASSETS / "models"
 IMAGES = ASSETS / "images"
 
 BUNDLED_MODEL = MODELS / "bert.onnx"  # what `attention-explorer` opens with no arguments
-SAMPLE_TEXTS = {  # what a freshly opened model of each kind runs on
-    "seq2seq": "the 27th of November, 2026",  # the bundled Transformer turns dates into ISO dates
-    # the bundled BERT read Python's documentation; it answers "iterable", "tuple", "list"...
-    "bert-mlm": "Return a new [MASK] containing the items of the iterable.",
-}
-SAMPLE_TEXT = "The cat sat on the mat because it was tired."
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".gif", ".webp")
-
-
-def sample_text(kind: str) -> str:
-    return SAMPLE_TEXTS.get(kind, SAMPLE_TEXT)
 
 
 def sample_images() -> list[Path]:

@@ -2,8 +2,8 @@
 
 One `Runner` per open model. It owns the tokenizers, builds the feeds the contract names
 (ids with any [MASK] put in, the attention mask with any hidden keys, head masks where given)
-and slices batch item 0 out of every output. Seq2seq text is translated greedily first, then
-run once more with the whole target so that all three stacks describe the same pair of sentences.
+and slices batch item 0 out of every output. How text becomes a run is the model's kind's
+(explorer.core.kinds): a seq2seq model translates it greedily first.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 
 from explorer import contract
 from explorer.core.decoding import RunGraph, greedy_decode
+from explorer.core.errors import RunError
 from explorer.core.masking import TokenEdits
 from explorer.core.model import LoadedModel
 from explorer.core.result import RunResult, StackAttention
@@ -26,17 +27,15 @@ _LAYER_FIRST = tuple(f"{name}." for name in ("attentions", *contract.OPTIONAL_ST
 __all__ = ["RunError", "RunGraph", "Runner", "greedy_decode", "patch_tokens"]
 
 
-class RunError(Exception):
-    """A run could not be made; the message says why in words a person can act on."""
-
-
 class Runner:
     def __init__(self, model: LoadedModel):
+        from explorer.core.kinds import kind_of  # the kinds call back into runners
+
         self.model = model
         meta = model.meta
-        self.kind = meta.kind
+        self.kind = kind_of(meta)
         self.encoders: dict[str, TextEncoder] = {}
-        if meta.kind != "vit-classifier":
+        if not self.kind.takes_images:
             for ids_input, _ in meta.sequence_inputs:
                 tokenizer = meta.tokenizer_for(ids_input)
                 if tokenizer is not None:
@@ -71,15 +70,9 @@ class Runner:
         head_masks: dict[str, np.ndarray] | None = None,
         edits: Mapping[str, TokenEdits] | None = None,
     ) -> RunResult:
-        """Tokenize and run; a seq2seq model translates `text` first. `edits` (per ids input) hide
-        keys and put [MASK] in. Raises EmptyTextError, RunError."""
-        if self.kind == "vit-classifier":
-            raise RunError("This is an image model: drop an image on the window to run it.")
-        if self.kind == "seq2seq":
-            return self._run_seq2seq(text, head_masks, edits)
-        ids_input = self.model.meta.sequence_inputs[0][0]
-        encoded, attention_mask = self.encode(ids_input, text, edits)
-        return self._run_sequences({ids_input: encoded}, {ids_input: attention_mask}, head_masks)
+        """Tokenize and run as the model's kind does (a seq2seq model translates `text` first).
+        `edits` (per ids input) hide keys and put [MASK] in. Raises EmptyTextError, RunError."""
+        return self.kind.run_text(self, text, head_masks, edits)
 
     def encode(
         self, ids_input: str, text: str, edits: Mapping[str, TokenEdits] | None = None
@@ -113,17 +106,6 @@ class Runner:
     def target_max_len(self) -> int:
         return self._encoder(contract.TGT_IDS).max_positions or 64
 
-    def _run_seq2seq(
-        self, text: str, head_masks: dict[str, np.ndarray] | None, edits: Mapping[str, TokenEdits] | None
-    ) -> RunResult:
-        source, source_mask = self.encode(contract.SRC_IDS, text, edits)
-        bos, eos = self.bos_eos()
-        target_ids = greedy_decode(
-            lambda feeds: self.run_graph(feeds, head_masks, outputs=[contract.LOGITS]),
-            source.ids, bos, eos, self.target_max_len(), source_mask,
-        )
-        return self.run_target(source, source_mask, target_ids, head_masks)
-
     def run_target(
         self,
         source: Encoded,
@@ -138,7 +120,7 @@ class Runner:
         )
         sequences = {contract.SRC_IDS: source, contract.TGT_IDS: target}
         key_masks = {contract.SRC_IDS: source_mask, contract.TGT_IDS: np.ones(len(target_ids), np.int64)}
-        return self._run_sequences(sequences, key_masks, head_masks)
+        return self.run_sequences(sequences, key_masks, head_masks)
 
     def decode(self, ids_input: str, ids: tuple[int, ...]) -> str:
         """Token ids back to text, e.g. the translation a seq2seq model produced."""
@@ -149,7 +131,7 @@ class Runner:
             raise RunError(f"The model's metadata has no tokenizer for {ids_input}.")
         return self.encoders[ids_input]
 
-    def _run_sequences(
+    def run_sequences(
         self,
         sequences: dict[str, Encoded],
         key_masks: dict[str, np.ndarray],

@@ -188,11 +188,13 @@ def _guess_kind(graph: onnx.GraphProto, inputs: dict, config: dict) -> str:
     return "encoder"
 
 
+# Per kind, the graph outputs that may be its `logits`, in order; None: whatever comes first
+# (an encoder's features may have any name).
 _LOGITS_SOURCES = {
     "bert-mlm": (contract.LOGITS,),
     "decoder-lm": (contract.LOGITS,),
     "vit-classifier": (contract.LOGITS,),
-    "encoder": ("last_hidden_state", contract.LOGITS),
+    "encoder": ("last_hidden_state", contract.LOGITS, None),
 }
 
 
@@ -203,12 +205,11 @@ def _output(graph: onnx.GraphProto, name: str) -> onnx.ValueInfoProto:
 def _logits_source(graph: onnx.GraphProto, kind: str) -> str:
     """The graph output that is the kind's `logits`."""
     outputs = [o.name for o in graph.output]
-    source = next((n for n in _LOGITS_SOURCES[kind] if n in outputs), None)
-    if source is None and kind == "encoder" and outputs:
-        source = outputs[0]
+    sources = _LOGITS_SOURCES[kind]
+    source = next((outputs[0] if n is None else n for n in sources if n in outputs or n is None and outputs), None)
     if source is None:
-        raise InstrumentError(f"a {kind} model needs an output named {' or '.join(_LOGITS_SOURCES[kind])}; "
-                              f"the graph's outputs are {outputs}")
+        named = " or ".join(n for n in sources if n is not None)
+        raise InstrumentError(f"a {kind} model needs an output named {named}; the graph's outputs are {outputs}")
     return source
 
 

@@ -1,9 +1,10 @@
 """The main window: open models (Ctrl+O, drag-and-drop, recents), the workspace, menus, saving.
 
-Opening a model (reading the file, starting its ONNX Runtime session) takes seconds for a large
-one, so what a person opens is opened on a worker thread while the window stays responsive;
-of several opened in a row the newest wins. `open_path` opens on the calling thread, for
-scripts and tests that want the model at once.
+The window owns the app's state model (explorer.core.state.app_state.AppState) and the one
+worker thread its lanes run on. Opening a model (reading the file, starting its ONNX Runtime
+session) takes seconds for a large one, so what a person opens is opened on that thread while
+the window stays responsive; of several opened in a row the newest wins. `open_path` opens on
+the calling thread, for scripts and tests that want the model at once.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core import assets
-from explorer.core.model import LoadedModel, ModelOpenError, cuda_available, open_model
+from explorer.core.model import LoadedModel, cuda_available
+from explorer.core.state.app_state import AppState
 from explorer.ui.model_panel import ModelPanel
 from explorer.ui.recents import MAX_RECENT, RecentFiles, default_settings
 from explorer.ui.run_controller import RunController
@@ -79,13 +81,9 @@ class MainWindow(QMainWindow):
         """`model`: a file to open at start, run on `text`. Its opening starts first, in the
         background, so that ONNX Runtime builds its session while the widgets are built."""
         super().__init__()
-        self.model: LoadedModel | None = None
-        self.provider = provider
-        self.opening = RunController(self, user_errors=(ModelOpenError,), what="Opening the model",
-                                     thread_name="model-opening")
-        self.opening.result_ready.connect(self._on_opened)
-        self.opening.failed.connect(self._on_open_failed)
-        self._opening: tuple[Path, str | None] | None = None  # the newest background open: path, text
+        self.runs = RunController(self)  # the one worker thread: opening models and running them
+        self.state = AppState(lanes=self.runs.lane, provider=provider)
+        self.opening = self.state.opening
         if model is not None:
             self.open_in_background(model, text)
         self.recents = RecentFiles(settings if settings is not None else default_settings(), self)
@@ -97,8 +95,10 @@ class MainWindow(QMainWindow):
         self.welcome.bundled_requested.connect(self.open_bundled)
         self.welcome.recent_requested.connect(self.open_in_background)
         self.welcome.set_bundled_available(assets.BUNDLED_MODEL.exists(), assets.BUNDLED_MODEL)
-        self.workspace = Workspace()
+        self.workspace = Workspace(self.state, self.runs)
         self.workspace.message_changed.connect(self._status_message)
+        self.state.model_changed.connect(self._show_model)
+        self.state.open_failed.connect(self._open_failed)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.welcome)
         self.pages.addWidget(self.workspace)
@@ -143,51 +143,36 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     # -- opening ------------------------------------------------------------------------------
+    @property
+    def model(self) -> LoadedModel | None:
+        return self.state.model
+
+    @property
+    def provider(self) -> str:
+        return self.state.provider
+
     def open_in_background(self, path: str | Path, text: str | None = None) -> None:
-        """Open the model at `path` on a worker thread, then show it (run on `text`). The window
+        """Open the model at `path` on the worker thread, then show it (run on `text`). The window
         stays responsive meanwhile, with a busy indicator; on failure it says why and keeps what
         was open. Of several opens in a row only the newest is shown."""
-        path = Path(path)
-        provider = self.provider
-        self._opening = (path, text)
-        self.opening.request(lambda: open_model(path, provider))
-        self._status_message(f"Opening {path.name}…")
+        self.state.open(path, text)
+        self._status_message(f"Opening {Path(path).name}…")
 
     def open_path(self, path: str | Path, text: str | None = None) -> bool:
         """Open the model at `path` on this thread (for scripts and tests); on failure say why and
         keep what was open. True when it opened. A background open still under way is dropped."""
-        path = Path(path)
-        self.opening.cancel()
-        self._opening = None
         self.setCursor(Qt.CursorShape.WaitCursor)
         try:
-            model = open_model(path, self.provider)
-        except ModelOpenError as exc:
-            self._open_failed(path, str(exc))
-            return False
+            return self.state.open_now(path, text)
         finally:
             self.unsetCursor()
-        self._show_model(model, text)
-        return True
 
-    def _on_opened(self, model: LoadedModel) -> None:
-        _, text = self._opening
-        self._opening = None
-        self._show_model(model, text)
-
-    def _on_open_failed(self, message: str) -> None:
-        path, _ = self._opening
-        self._opening = None
-        self._open_failed(path, message)
-
-    def _show_model(self, model: LoadedModel, text: str | None) -> None:
-        self.model = model
+    def _show_model(self, model: LoadedModel) -> None:
         self.recents.add(model.path)
         self.pages.setCurrentWidget(self.workspace)
         self.show_message(" ".join(model.notices))
         self.model_panel.set_model(model)
         self.model_dock.setVisible(True)
-        self.workspace.set_model(model, text)
         self._update_title()
         self._sync_provider_menu()
         self.model_opened.emit(model)
@@ -253,14 +238,12 @@ class MainWindow(QMainWindow):
 
     def _takes_images(self) -> bool:
         """Whether dropped files other than models go to an image model's page."""
-        return self.model is not None and self.model.meta.image is not None
+        return self.state.kind is not None and self.state.kind.takes_images
 
     # -- provider -------------------------------------------------------------------------------
     def set_provider(self, provider: str) -> None:
         """Run on "cpu" or "cuda" from now on; the open model is reopened on it (in the background)."""
-        self.provider = provider
-        if self.model is not None:
-            self.open_in_background(self.model.path, self.workspace.text())
+        self.state.set_provider(provider)
         self._sync_provider_menu()
 
     # -- menus ----------------------------------------------------------------------------------
@@ -345,10 +328,8 @@ class MainWindow(QMainWindow):
             return
         from explorer.ui.anatomy import AnatomyPanel
 
-        self.anatomy_panel = AnatomyPanel(self.workspace)
+        self.anatomy_panel = AnatomyPanel(self.workspace)  # takes the run shown now, follows the rest
         self.anatomy_dock.setWidget(self.anatomy_panel)
-        if self.workspace.result is not None:  # it follows the runs from now on; this one it missed
-            self.anatomy_panel.set_result(self.workspace.result)
 
     def _show_shortcuts(self) -> None:
         QMessageBox.information(self, "Keyboard shortcuts", SHORTCUTS)
@@ -361,8 +342,7 @@ class MainWindow(QMainWindow):
         )
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        self.opening.shutdown()
-        self.workspace.shutdown()
+        self.workspace.shutdown()  # the worker thread stops after the job in flight
         if self.anatomy_panel is not None:
             self.anatomy_panel.shutdown()
         super().closeEvent(event)

@@ -8,10 +8,8 @@ import html
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from explorer import contract
-from explorer.core.ablation import ComparedRun
-from explorer.core.predictions import MaskPrediction, mask_predictions
-from explorer.core.runner import Runner
+from explorer.core.predictions import MaskPrediction
+from explorer.core.state.runs import Outcome
 
 
 def prediction_text(prediction: MaskPrediction) -> str:
@@ -39,16 +37,17 @@ class OutcomePanel(QWidget):
         self.baseline_predictions: list[MaskPrediction] = []  # the same with every head kept
         self.setVisible(False)
 
-    def show_run(self, runner: Runner, run: ComparedRun, ablated_heads: int) -> None:
-        self.predictions = self._predictions(runner, run.result)
-        self.baseline_predictions = self._predictions(runner, run.baseline) if run.baseline else []
+    def show_outcome(self, outcome: Outcome, ablated_heads: int) -> None:
+        """A run's outcome (explorer.core.state.runs.Outcome) with `ablated_heads` heads ablated."""
+        self.predictions = list(outcome.predictions)
+        self.baseline_predictions = list(outcome.baseline_predictions)
         lines = []
         for i, prediction in enumerate(self.predictions):
             lines.append(f"<b>[MASK] at {prediction.position}:</b> {prediction_text(prediction)}")
-            if run.baseline is not None and i < len(self.baseline_predictions):
+            if i < len(self.baseline_predictions):
                 lines.append(f"&nbsp;&nbsp;<i>all heads kept:</i> {prediction_text(self.baseline_predictions[i])}")
-        if runner.kind == "seq2seq" and run.baseline is not None:
-            lines.append(f"<i>output with all heads kept:</i> {html.escape(self._output(runner, run.baseline))}")
+        if outcome.baseline_output is not None:
+            lines.append(f"<i>output with all heads kept:</i> {html.escape(outcome.baseline_output)}")
         if ablated_heads:
             lines.insert(0, f"<b>{ablated_heads} head{'s' if ablated_heads > 1 else ''} ablated</b>")
         self.text.setText("<br>".join(lines))
@@ -58,15 +57,3 @@ class OutcomePanel(QWidget):
     def clear(self) -> None:
         self.predictions, self.baseline_predictions = [], []
         self.setVisible(False)
-
-    @staticmethod
-    def _predictions(runner: Runner, result) -> list[MaskPrediction]:
-        mask = runner.mask_token()
-        if mask is None or runner.kind != "bert-mlm" or result is None:
-            return []
-        ids = result.token_ids.get(contract.INPUT_IDS, ())
-        return mask_predictions(result.logits, ids, mask[1], runner.encoders[contract.INPUT_IDS].id_to_token)
-
-    @staticmethod
-    def _output(runner: Runner, result) -> str:
-        return runner.decode(contract.TGT_IDS, result.token_ids.get(contract.TGT_IDS, ()))

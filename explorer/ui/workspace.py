@@ -1,13 +1,14 @@
 """The page of an open model: the text box, the tokens the model sees, and the attention views.
 
-Typing re-runs the model after a short pause, off the GUI thread; the newest result feeds
-the shared Selection, which every view and token strip follows. Token toggles (hidden keys,
-[MASK]) and ablated heads re-run at once; with heads ablated the run is compared with the
-same input with every head kept.
+It draws the state model (explorer.core.state.app_state.AppState) and forwards a person's actions
+to it: typing sets the text and, after a short pause, asks for a run; token toggles (hidden keys,
+[MASK]) run at once; the newest run's result feeds the shared Selection, which every view and
+token strip follows. What the parts show and which apply come from the open model's Kind.
 """
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,19 +17,17 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from explorer import contract
-from explorer.core.ablation import ComparedRun, HeadMasks, run_compared
-from explorer.core.assets import sample_images, sample_text
-from explorer.core.decoding import GreedyDecoder
+from explorer.core.assets import sample_images
 from explorer.core.masking import TokenEdits
 from explorer.core.model import LoadedModel
 from explorer.core.result import RunResult
-from explorer.core.runner import Runner
+from explorer.core.state.app_state import AppState
+from explorer.core.state.runs import Run
 from explorer.ui.decoder_panel import DecoderPanel
 from explorer.ui.predictions import OutcomePanel
 from explorer.ui.run_controller import RunController
 from explorer.ui.token_strip import TokenStrip
 from explorer.ui.view_tabs import ViewTabs
-from explorer.ui.views.selection import FROM, TO, Selection
 
 if TYPE_CHECKING:
     from explorer.ui.image import ImagePage
@@ -37,27 +36,36 @@ DEBOUNCE_MS = 200  # typing pause before a re-run
 _SEQUENCE_TITLES = {contract.SRC_IDS: "source", contract.TGT_IDS: "target"}
 
 
+def output_html(pairs: tuple[tuple[str, str], ...]) -> str:
+    """(label, text) pairs as one line: "<b>Output:</b> 2026-11-27"."""
+    return " — ".join(f"<b>{html.escape(label)}:</b> {html.escape(text)}" for label, text in pairs)
+
+
 class Workspace(QWidget):
     result_shown = Signal(object)  # the RunResult now drawn
     message_changed = Signal(str)  # a notice or error for the status bar ("" clears it)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(
+        self, state: AppState | None = None, controller: RunController | None = None, parent: QWidget | None = None
+    ):
+        """`state` and the `controller` whose worker thread its lanes run on: the window's; without
+        them the workspace makes its own."""
         super().__init__(parent)
-        self.model: LoadedModel | None = None
-        self.runner: Runner | None = None
-        self.result: RunResult | None = None
-        self.image_path: Path | None = None  # the image an image model last ran on
-        self.edits: dict[str, TokenEdits] = {}  # per ids input: hidden keys and [MASK]s of the text shown
-        self._baseline: tuple[tuple, RunResult] | None = None  # (text and edits, their run with every head kept)
-        self.selection = Selection(self)
-        self.runs = RunController(self)
-        self.runs.result_ready.connect(self.show_result)
-        self.runs.failed.connect(self.show_error)
+        if state is None:
+            controller = RunController(self)
+            state = AppState(lanes=controller.lane)
+        self._controller = controller
+        self.state = state
+        state.model_changed.connect(self._on_model)
+        state.run_changed.connect(self._on_run)
+        state.shown_changed.connect(self._on_shown)
+        state.run_failed.connect(self.show_error)
+        state.decoding_changed.connect(self._on_decoding)
 
         self.text_box = QPlainTextEdit()
         self.text_box.setPlaceholderText("Type a sentence…")
         self.text_box.setFixedHeight(self.text_box.fontMetrics().lineSpacing() * 3 + 14)
-        self.text_box.textChanged.connect(self._schedule_run)
+        self.text_box.textChanged.connect(self._on_typed)
         self._debounce = QTimer(self)  # setters, not keywords: PySide6 6.12 miscounts references through those
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
@@ -70,8 +78,7 @@ class Workspace(QWidget):
         self.notice.setWordWrap(True)
         self.notice.setStyleSheet("color: #a33;")
         self.outcome = OutcomePanel()  # [MASK] predictions, outputs before and after ablation
-        self.decoder_panel = DecoderPanel()  # seq2seq: greedy decoding step by step
-        self.decoder_panel.step_shown.connect(self._show_step)
+        self.decoder_panel = DecoderPanel(state)  # seq2seq: greedy decoding step by step
         self.reset_heads_action = QAction("Reset heads", self)  # for the lead: also in the View menu
         self.reset_heads_action.setShortcut(QKeySequence("Ctrl+R"))
         self.reset_heads_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -104,7 +111,33 @@ class Workspace(QWidget):
         self._image_split.addWidget(self._view_pages)
         layout.addWidget(self._image_split, 1)
         self.selection.changed.connect(self._sync_strips)
-        self.selection.heads_changed.connect(self._on_heads_changed)
+
+    # -- what the state holds, by the names the window and scripts use --------------------------
+    @property
+    def selection(self):
+        return self.state.selection
+
+    @property
+    def model(self) -> LoadedModel | None:
+        return self.state.model
+
+    @property
+    def runner(self):
+        return self.state.runner
+
+    @property
+    def result(self) -> RunResult | None:
+        """The result the views draw (None after a failed run)."""
+        return self.state.shown
+
+    @property
+    def edits(self) -> dict[str, TokenEdits]:
+        return self.state.edits
+
+    @property
+    def runs(self):
+        """The lane the runs of the inputs go through (busy, result_ready)."""
+        return self.state.runs
 
     @property
     def image_page(self) -> ImagePage:
@@ -113,7 +146,7 @@ class Workspace(QWidget):
         if self._image_page is None:
             from explorer.ui.image import ImagePage
 
-            page = ImagePage(self.selection, self.runs)
+            page = ImagePage(self.state)
             page.message_changed.connect(self.message_changed)
             page.setVisible(False)  # until an image model opens
             self._image_split.insertWidget(0, page)
@@ -124,42 +157,29 @@ class Workspace(QWidget):
 
     # -- the model ---------------------------------------------------------------------------
     def set_model(self, model: LoadedModel, text: str | None = None) -> None:
-        """Show `model` and run it at once: on `text`, else on the text box's text where it suits
-        the model, else on a sample. An image model runs on a sample image where one is installed."""
-        self.runs.cancel()
-        same_kind = self.model is not None and self.model.meta.kind == model.meta.kind
-        if text is None and not (same_kind and self.text().strip()):
-            text = sample_text(model.meta.kind)  # a fresh start, or another kind's text would make no sense
-        self.model, self.runner, self.result = model, Runner(model), None
-        self.edits, self._baseline = {}, None
-        self.selection.set_stacks({})
-        with QSignalBlocker(self.selection):  # the run below follows; no run for the reset masks
-            self.selection.set_head_masks(HeadMasks(model.meta.stacks))
+        """Show `model` and run it (see AppState.set_model)."""
+        self._debounce.stop()
+        self.state.set_model(model, text)
+
+    def _on_model(self, model: LoadedModel) -> None:
+        kind = self.state.kind
         self.outcome.clear()
-        self.decoder_panel.setVisible(model.meta.kind == "seq2seq")
-        self.decoder_panel.set_source(None)
         self._build_strips(model)
-        is_text = model.meta.kind != "vit-classifier"
-        self.text_box.setVisible(is_text)
-        self.output_label.setVisible(model.meta.kind in ("seq2seq", "vit-classifier"))
+        self.text_box.setVisible(not kind.takes_images)
+        self.text_box.setPlaceholderText(kind.placeholder)
+        self._put_text(self.state.text)
+        self.output_label.setVisible(kind.shows_output)
         self.output_label.clear()
         self._set_notice("")
-        if not is_text or self._image_page is not None:
-            self.image_page.setVisible(not is_text)
-            self.image_page.set_model(None if is_text else model, None if is_text else self.runner)
-        if not is_text:
+        if kind.takes_images or self._image_page is not None:
+            self.image_page.setVisible(kind.takes_images)
+            self.image_page.reset()
+        if kind.takes_images:
             samples = sample_images()
             if samples:
-                self.image_page.set_samples(samples)
+                self.image_page.set_samples(samples)  # runs the first
             else:
-                self._show_state("This is an image model: drop an image on the window to see its attention.")
-            return
-        self.text_box.setPlaceholderText(
-            "Type a sentence to translate…" if model.meta.kind == "seq2seq" else "Type a sentence…"
-        )
-        if text is not None:
-            self.set_text(text)
-        self.request_run()  # at once: no typing to wait for
+                self._show_state(kind.empty_hint)
 
     def _build_strips(self, model: LoadedModel) -> None:
         for strip in self.strips.values():
@@ -167,13 +187,15 @@ class Workspace(QWidget):
             strip.hide()  # at once: deleteLater waits for the event loop
             strip.deleteLater()
         self.strips = {}
-        for ids_input, _ in model.meta.sequence_inputs:
-            if ids_input == contract.PIXEL_VALUES:
-                continue  # image patches: the views name them; no strip of 65 patch labels
-            strip = TokenStrip(_SEQUENCE_TITLES.get(ids_input, "") if len(model.meta.sequence_inputs) > 1 else "")
+        kind = self.state.kind
+        if kind.takes_images:
+            return  # image patches: the views name them; no strip of 65 patch labels
+        sequences = model.meta.sequence_inputs
+        for ids_input, _ in sequences:
+            strip = TokenStrip(_SEQUENCE_TITLES.get(ids_input, "") if len(sequences) > 1 else "")
             strip.token_clicked.connect(lambda index, name=ids_input: self.focus_token(name, index))
             strip.chosen_toggled.connect(lambda index, name=ids_input: self.focus_token(name, index, add=True))
-            if ids_input != contract.TGT_IDS:  # the target is the model's own output: nothing to toggle
+            if kind.editable(ids_input):
                 strip.hide_toggled.connect(lambda index, name=ids_input: self.toggle_hidden(name, index))
                 strip.mask_toggled.connect(lambda index, name=ids_input: self.toggle_masked(name, index))
                 strip.can_mask = self.runner.mask_token() is not None
@@ -186,45 +208,36 @@ class Workspace(QWidget):
 
     def set_text(self, text: str) -> None:
         """Put `text` in the box without scheduling a run (as typing does): run it with request_run or run_now."""
-        with QSignalBlocker(self.text_box):
-            self.text_box.setPlainText(text)
+        self._put_text(text)
+        self.state.set_text(text)
 
-    def _schedule_run(self) -> None:
-        if self.runner is not None:
-            self.edits = {}  # positions of another text: the toggles no longer mean the same tokens
+    def _put_text(self, text: str) -> None:
+        if self.text_box.toPlainText() != text:
+            with QSignalBlocker(self.text_box):
+                self.text_box.setPlainText(text)
+
+    def _on_typed(self) -> None:
+        self.state.set_text(self.text())  # a new text: the toggles no longer mean the same tokens
+        if self.state.model is not None:
             self._debounce.start()
 
     def request_run(self) -> None:
         """Run the model on the text box's text on the worker thread."""
         self._debounce.stop()
-        if self.runner is None or self.model.meta.kind == "vit-classifier":
-            return
-        self.runs.request(self._text_job())
+        self.state.request_run()
 
-    def _text_job(self):
-        """The run of the text as it stands: its edits and head masks, compared with every head kept."""
-        runner, text, edits = self.runner, self.text(), dict(self.edits)
-        masks = self.selection.head_masks
-        head_masks = masks.feeds() if masks is not None else None
-        key = (text, tuple(sorted(edits.items(), key=lambda item: item[0])))
-        baseline = self._baseline[1] if self._baseline and self._baseline[0] == key else None
-        return lambda: run_compared(runner, text, head_masks, edits, baseline)
+    def run_now(self) -> None:
+        """Run on this thread and draw before returning: for --snapshot, benchmarks and tests."""
+        self._debounce.stop()
+        self.state.run_now()
 
     def toggle_hidden(self, ids_input: str, index: int) -> None:
         """Hide token `index` as a key (its attention mask 0), or show it again; runs at once."""
-        self.edits[ids_input] = self.edits.get(ids_input, TokenEdits()).toggled_hidden(index)
-        self.request_run()
+        self.state.toggle_hidden(ids_input, index)
 
     def toggle_masked(self, ids_input: str, index: int) -> None:
         """Replace token `index` by [MASK], or put it back; runs at once."""
-        self.edits[ids_input] = self.edits.get(ids_input, TokenEdits()).toggled_masked(index)
-        self.request_run()
-
-    def _on_heads_changed(self) -> None:
-        if self.model is not None and self.model.meta.kind == "vit-classifier":
-            self.image_page.rerun_with_heads()
-        else:
-            self.request_run()
+        self.state.toggle_masked(ids_input, index)
 
     def run_image(self, path: Path) -> None:
         """Run an image model on the image file at `path`."""
@@ -232,74 +245,40 @@ class Workspace(QWidget):
 
     def open_images(self, paths: list[Path]) -> bool:
         """Image files dropped, pasted or opened: the image page runs them, or says why it cannot."""
-        if self.model is None or self.model.meta.kind != "vit-classifier":
+        if self.state.kind is None or not self.state.kind.takes_images:
             names = ", ".join(Path(p).name for p in paths)
             self.message_changed.emit(f"{names}: not a model (.onnx), and the open model takes no images.")
             return False
-        self.image_path = Path(paths[0])
         return self.image_page.open_files(paths)
 
-    def run_now(self) -> None:
-        """Run on this thread and draw before returning: for --snapshot, benchmarks and tests."""
-        self._debounce.stop()
-        if self.runner is not None:
-            self.runs.run_now(self._text_job())
-
     # -- showing ------------------------------------------------------------------------------
-    def show_result(self, result: RunResult | ComparedRun) -> None:
-        if isinstance(result, ComparedRun):  # a text run: its edits, head masks and baseline
-            self._show_compared(result)
-            result = result.result
-        self.result = result
-        for ids_input, strip in self.strips.items():
-            strip.set_tokens(result.tokens.get(ids_input, ()), result.token_ids.get(ids_input))
-            edits = self.edits.get(ids_input, TokenEdits())
-            strip.set_marks(edits.hidden, edits.masked)
-            strip.setVisible(True)
-        self.output_label.setText(self._output_text(result))
-        self._view_pages.setCurrentWidget(self.views)
-        self.selection.set_stacks(result.stacks)
-        self._set_notice(" ".join(result.notices))
-        if self._image_page is not None:  # before result_shown: its followers read the page's current run
-            self._image_page.show_result(result)
-        self.result_shown.emit(result)
-
-    def _show_compared(self, run: ComparedRun) -> None:
-        key = (self.text(), tuple(sorted(self.edits.items(), key=lambda item: item[0])))
-        self._baseline = (key, run.baseline or run.result)
+    def _on_run(self, run: Run) -> None:
         masks = self.selection.head_masks
         ablated = sum(len(masks.ablated(s)) for s in masks.shapes) if masks is not None else 0
-        self.outcome.show_run(self.runner, run, ablated)
-        if self.model.meta.kind == "seq2seq":
-            runner, text, edits = self.runner, self.text(), dict(self.edits)
-            head_masks = masks.feeds() if masks is not None else None
-            self.decoder_panel.set_source(lambda: GreedyDecoder(runner, text, head_masks, edits))
+        self.outcome.show_outcome(run.outcome, ablated)
 
-    def _show_step(self, result: RunResult) -> None:
-        """One step of step-by-step decoding: its attention in the views, the output so far above."""
-        self.show_result(result)
-        self.output_label.setText(f"<b>Output so far:</b> {self.decoder_panel.decoder.text()}")
+    def _on_shown(self, result: RunResult) -> None:
+        for ids_input, strip in self.strips.items():
+            strip.set_tokens(result.tokens.get(ids_input, ()), result.token_ids.get(ids_input))
+            edits = self.state.edits.get(ids_input, TokenEdits())
+            strip.set_marks(edits.hidden, edits.masked)
+            strip.setVisible(True)
+        self._sync_strips()
+        self.output_label.setText(output_html(self.state.output()))
+        self._view_pages.setCurrentWidget(self.views)
+        self._set_notice(" ".join(result.notices))
+        self.result_shown.emit(result)
 
-    def _output_text(self, result: RunResult) -> str:
-        """What the model made of the input: a seq2seq translation, a ViT's predicted class."""
-        meta = self.model.meta
-        if meta.kind == "seq2seq" and contract.TGT_IDS in result.token_ids:
-            return f"<b>Output:</b> {self.runner.decode(contract.TGT_IDS, result.token_ids[contract.TGT_IDS])}"
-        if meta.kind == "vit-classifier" and meta.labels:
-            label = meta.labels[int(result.logits.argmax())]  # logits (classes,)
-            return f"<b>Image:</b> {self.image_page.image_name()} — <b>predicted:</b> {label}"
-        return ""
+    def _on_decoding(self) -> None:
+        self.output_label.setText(output_html(self.state.output()))
 
     def show_error(self, message: str) -> None:
         """A run failed or the text was empty: say so where the views were."""
-        self.result = None
         for strip in self.strips.values():
             strip.set_tokens(())
             strip.setVisible(False)
         self.output_label.clear()
         self.outcome.clear()
-        self.decoder_panel.set_source(None)
-        self.selection.set_stacks({})
         self._set_notice("")
         self._show_state(message)
         self.message_changed.emit(message)
@@ -318,38 +297,18 @@ class Workspace(QWidget):
 
     # -- tokens and the selection -------------------------------------------------------------
     def focus_token(self, ids_input: str, index: int, add: bool = False) -> None:
-        """Focus token `index` of sequence `ids_input` in the views: as a query where the
-        shown stack's queries come from that sequence, else as a key. With `add` (Shift-click)
-        the token joins or leaves the chosen set instead."""
-        if self.model is None or self.selection.stack_name is None:
-            return
-        stacks = self.model.meta.stacks
-        spec = stacks[self.selection.stack_name]
-        if ids_input not in (spec.queries, spec.keys):  # e.g. a source token while the decoder is shown
-            # an output token goes to the cross attention: which source tokens it looked at
-            name = next((n for n, s in stacks.items() if s.queries == ids_input != s.keys), None) or next(
-                n for n, s in stacks.items() if ids_input in (s.queries, s.keys))
-            self.selection.set_stack(name)
-            spec = stacks[name]
-        focus = self.selection.toggle_token if add else self.selection.set_token
-        if spec.queries == spec.keys:
-            focus(index)
-        else:
-            focus(index, FROM if spec.queries == ids_input else TO)
+        """Focus token `index` of sequence `ids_input` in the views (see AppState.focus_token)."""
+        self.state.focus_token(ids_input, index, add)
 
     def _sync_strips(self) -> None:
         """Highlight the focused token in the strip of the sequence it belongs to."""
-        name = self.selection.stack_name
-        token = self.selection.token
-        focused_input = None
-        if self.model is not None and name is not None and token is not None:
-            spec = self.model.meta.stacks[name]
-            focused_input = spec.queries if self.selection.direction == FROM else spec.keys
+        focused = self.state.focused_input()
+        token, chosen = self.selection.token, self.selection.chosen
         for ids_input, strip in self.strips.items():
-            strip.set_current(token if ids_input == focused_input else None)
-            strip.set_chosen(self.selection.chosen if ids_input == focused_input else frozenset())
+            strip.set_current(token if ids_input == focused else None)
+            strip.set_chosen(chosen if ids_input == focused else frozenset())
 
     def shutdown(self) -> None:
         self._debounce.stop()
-        self.runs.shutdown()
-
+        if self._controller is not None:
+            self._controller.shutdown()

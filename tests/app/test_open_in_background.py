@@ -7,14 +7,15 @@ import threading
 
 import pytest
 
+from explorer.core.state import app_state as opening_module  # where the window's opens happen
 from explorer.core.text import TextEncoder
-from explorer.ui import main_window as main_window_module
+from explorer.ui.main_window import MainWindow
 
 
 @pytest.fixture
 def gated_open(monkeypatch):
     """Opening waits for `gate` to be set, and notes the thread it ran on and the path it opened."""
-    real_open = main_window_module.open_model
+    real_open = opening_module.open_model
     gate = threading.Event()
     calls = []
 
@@ -24,7 +25,7 @@ def gated_open(monkeypatch):
             raise TimeoutError("the test never let the opening go on")
         return real_open(path, provider)
 
-    monkeypatch.setattr(main_window_module, "open_model", open_model)
+    monkeypatch.setattr(opening_module, "open_model", open_model)
     yield gate, calls
     gate.set()  # a test that failed early must not keep the worker waiting
 
@@ -107,7 +108,7 @@ def test_opening_on_the_calling_thread_drops_a_background_open(qtbot, window, be
 def test_a_window_made_with_a_model_opens_it_while_it_is_built(qtbot, settings, bert_path, gated_open,
                                                               wait_for_model, wait_for_result):
     gate, calls = gated_open
-    window = main_window_module.MainWindow(settings=settings, model=bert_path, text="apple orange")
+    window = MainWindow(settings=settings, model=bert_path, text="apple orange")
     qtbot.addWidget(window)
     qtbot.waitUntil(lambda: bool(calls), timeout=5_000)  # being opened on the worker
     assert window.opening.busy and window.progress.isVisibleTo(window) and window.model is None

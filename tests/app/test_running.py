@@ -8,10 +8,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 
 from explorer import contract
+from explorer.core.state.selection import FROM, TO
 from explorer.core.text import TextEncoder
 from explorer.shared import images
 from explorer.ui import workspace as workspace_module
-from explorer.ui.views.selection import FROM, TO
 from explorer.ui.workspace import DEBOUNCE_MS
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from explorer.core.result import StackAttention
-from explorer.ui.views.selection import EACH, FROM, MEAN, TO
+from explorer.core.state.selection import EACH, FROM, MEAN, TO
 
 
 def stack_of(tokens: tuple[str, ...], keys: tuple[str, ...] | None = None) -> StackAttention:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
 
+from explorer.core.state.selection import EACH, MEAN, SUM
 from explorer.core.token_sets import combine
 from explorer.ui.token_strip import TokenStrip
 from explorer.ui.views import FROM, TO, HeadView, MatrixView
 from explorer.ui.views.head_view import MIN_WEIGHT
-from explorer.ui.views.selection import EACH, MEAN, SUM
 
 
 def assert_combined_lines(view: HeadView, attentions: np.ndarray, tokens, how: str, direction: str) -> None:

@@ -14,12 +14,12 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPush
 
 from explorer.core.assets import sample_images
 from explorer.core.compare import Comparison, ShapeMismatchError, check_same_length, compare
+from explorer.core.state.app_state import AppState
+from explorer.core.state.runs import Picture
 from explorer.shared import images
 from explorer.ui.anatomy.heatmaps import HeatmapGrid
-from explorer.ui.image.strip import ImageStrip, Picture, read_pictures
+from explorer.ui.image.strip import ImageStrip, read_pictures
 from explorer.ui.image_file import ImageReadError, image_suffixes, read_rgb
-from explorer.ui.run_controller import RunController
-from explorer.ui.views.selection import Selection
 
 SECOND_TEXT = "The dog sat on the rug because it was tired."
 PICK_IMAGE = "Pick a second image from the gallery, or open one."
@@ -27,20 +27,20 @@ TYPE_TEXT = "Type a second input and press Compare."
 
 
 def _is_image_model(runner) -> bool:
-    return runner is not None and runner.kind == "vit-classifier"
+    return runner is not None and runner.kind.takes_images
 
 
 class ComparePanel(QWidget):
-    def __init__(self, selection: Selection, parent: QWidget | None = None):
+    def __init__(self, state: AppState, parent: QWidget | None = None):
         super().__init__(parent)
-        self.selection = selection
+        self.selection = state.selection
         self.runner = None
         self.first = None  # the workspace's RunResult
         self.first_name = ""  # its image's name, for an image model
         self.second = None  # the second input's RunResult
         self.second_name = ""
         self.comparison: Comparison | None = None
-        self.runs = RunController(self)
+        self.runs = state.new_lane("compare")
         self.runs.result_ready.connect(self.set_second)
         self.runs.failed.connect(self._failed)
 
@@ -185,6 +185,6 @@ class ComparePanel(QWidget):
                       levels=c.levels, show_rows=True)
 
     def shutdown(self) -> None:
-        self.runs.shutdown()
+        self.runs.cancel()
 
 

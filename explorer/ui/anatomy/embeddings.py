@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QListWidget, QSplitter, QVBoxLayout, QWidget
 
 from explorer.core import anatomy
+from explorer.core.state.selection import Selection
 from explorer.ui.anatomy.heatmaps import HeatmapGrid
-from explorer.ui.views.selection import Selection
 
 NEIGHBOURS = 10
 NO_VOCABULARY = ("A ViT has no vocabulary: its tokens are projected pixels, not rows of a table, "

@@ -12,9 +12,9 @@ from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from explorer.core import anatomy
+from explorer.core.state.selection import FROM, Selection
 from explorer.ui.anatomy.heatmaps import HeatmapGrid
 from explorer.ui.views.controls import HeadBox, LayerBox
-from explorer.ui.views.selection import FROM, Selection
 
 
 class OneHeadPanel(QWidget):

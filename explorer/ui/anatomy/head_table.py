@@ -31,8 +31,7 @@ from explorer.core.head_stats import (
     mean_head_stats,
     result_head_stats,
 )
-from explorer.ui.run_controller import RunController
-from explorer.ui.views.selection import Selection
+from explorer.core.state.app_state import AppState
 
 SAMPLES = Path(__file__).resolve().parents[3] / "assets" / "samples" / "sentences.txt"
 CURRENT, BATCH = "current input", "sample batch"
@@ -101,14 +100,14 @@ def rules_text() -> str:
 class HeadTablePanel(QWidget):
     """The table of the selected stack's heads, over the current input or the sample batch."""
 
-    def __init__(self, selection: Selection, parent: QWidget | None = None):
+    def __init__(self, state: AppState, parent: QWidget | None = None):
         super().__init__(parent)
-        self.selection = selection
+        self.selection = selection = state.selection
         self.runner = None
         self.end_tokens: frozenset[str] = frozenset()
         self.current: dict[str, HeadStats] = {}  # per stack, for the current input
         self.batch: dict[str, HeadStats] | None = None  # per stack, averaged over the samples
-        self.runs = RunController(self)
+        self.runs = state.new_lane("head-stats")
         self.runs.result_ready.connect(self._batch_ready)
         self.runs.failed.connect(lambda message: self.status.setText(message))
 
@@ -168,7 +167,7 @@ class HeadTablePanel(QWidget):
     def run_batch(self) -> None:
         """Run the sample sentences off the GUI thread and average their statistics."""
         sentences, runner, ends = sample_sentences(), self.runner, self.end_tokens
-        if runner is None or not sentences or runner.kind == "vit-classifier":
+        if runner is None or not sentences or runner.kind.takes_images:
             self.status.setText("No sample batch for this model." if runner is not None else "")
             return
         self.status.setText(f"Running {len(sentences)} sample sentences…")
@@ -221,4 +220,4 @@ class HeadTablePanel(QWidget):
             self.export_csv(path)
 
     def shutdown(self) -> None:
-        self.runs.shutdown()
+        self.runs.cancel()

@@ -13,22 +13,22 @@ from explorer.ui.anatomy.head_table import HeadTablePanel
 
 
 class AnatomyPanel(QWidget):
-    """Follows `workspace` (its model, its results via result_shown, its shared Selection).
+    """Follows the state model of `workspace`: its model, what the views draw, its Selection.
 
     Only the tab in front is drawn; the others catch up when they are shown.
     """
 
     def __init__(self, workspace, parent: QWidget | None = None):
         super().__init__(parent)
-        self.workspace = workspace
-        selection = workspace.selection
+        self.state = state = workspace.state
+        selection = state.selection
         self.model = None
         self.weights: anatomy.Initializers | None = None
-        self.heads = HeadTablePanel(selection)
+        self.heads = HeadTablePanel(state)
         self.one_head = OneHeadPanel(selection)
         self.multi_head = MultiHeadPanel(selection)
         self.embeddings = EmbeddingsPanel(selection)
-        self.compare = ComparePanel(selection)
+        self.compare = ComparePanel(state)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for page, title in (
@@ -45,8 +45,10 @@ class AnatomyPanel(QWidget):
         layout.addWidget(self.tabs)
         self._stale: set[QWidget] = set()
         self._pending = self._taken = None  # the newest run handed in, and the one the tabs hold
-        workspace.result_shown.connect(self.set_result)
+        state.shown_changed.connect(self.set_result)
         selection.changed.connect(self._selection_changed)
+        if state.shown is not None:  # built after a run: take it (the panels follow the runs from now on)
+            self.set_result(state.shown)
 
     def set_result(self, result) -> None:
         """Take a new run now if the panel is on screen; a hidden panel takes only the newest when shown
@@ -59,31 +61,24 @@ class AnatomyPanel(QWidget):
         if self._pending is self._taken:
             return
         self._taken = result = self._pending
-        model = self.workspace.model
-        if model is not self.model:  # a new model: its weights and runner
-            self.model = model
-            self.weights = anatomy.Initializers(model.path) if model is not None else None
-            runner = self.workspace.runner
-            self.heads.set_runner(runner, model.meta.special_tokens if model else {})
-            self.compare.set_runner(runner)
-        encoders = self.workspace.runner.encoders if self.workspace.runner else {}
-        pixel_values, image_name = self._image_of(result)
+        state = self.state
+        if state.model is not self.model:  # a new model: its weights and runner
+            self.model = state.model
+            self.weights = anatomy.Initializers(self.model.path) if self.model is not None else None
+            self.heads.set_runner(state.runner, self.model.meta.special_tokens if self.model else {})
+            self.compare.set_runner(state.runner)
+        meta = self.model.meta if self.model else None
+        encoders = state.runner.encoders if state.runner else {}
+        run = state.run if state.run is not None and state.run.result is result else None
+        pixel_values = run.pixel_values if run is not None else None  # what an image model was fed
+        image_name = run.picture.name if run is not None and run.picture is not None else ""
         self.heads.set_result(result)
-        self.one_head.set_result(result, lambda name: self.model.meta.stacks[name])
-        self.multi_head.set_result(result, self.model.meta if self.model else None, self.weights)
-        self.embeddings.set_result(result, self.model.meta if self.model else None, self.weights, encoders,
-                                   pixel_values)
+        self.one_head.set_result(result, lambda name: meta.stacks[name])
+        self.multi_head.set_result(result, meta, self.weights)
+        self.embeddings.set_result(result, meta, self.weights, encoders, pixel_values)
         self.compare.set_first(result, image_name)
         self._stale = {self.one_head, self.multi_head, self.embeddings, self.compare}
         self.refresh()
-
-    def _image_of(self, result) -> tuple[object, str]:
-        """(pixel_values (1, C, H, W), file name) of the image `result` was run on; (None, "") for text.
-        The image page has taken the result already: the workspace connected it first."""
-        run = self.workspace.image_page.current
-        if result is None or run is None or run.result is not result:
-            return None, ""
-        return run.pixel_values, run.picture.name
 
     def _selection_changed(self) -> None:
         self._stale |= {self.one_head, self.multi_head, self.embeddings, self.compare}

@@ -14,8 +14,8 @@ import numpy as np
 
 from explorer.contract import ImageSpec
 from explorer.core.result import StackAttention
+from explorer.core.state.selection import FROM
 from explorer.shared.rollout import rollout
-from explorer.ui.views.selection import FROM
 
 ATTENTION = "attention"
 ROLLOUT = "rollout"

@@ -1,18 +1,17 @@
 """The page of a Vision Transformer: the image and its patches, and the attention between them.
 
-Images come in by drop, paste, the Open dialog or the strip of samples. Each is preprocessed
-as the model's image spec says and run off the GUI thread through the workspace's
-RunController; the result comes back through the shared Selection (which chooses layer, head
-and focused token for every view) and `show_result`.
+Images come in by drop, paste, the Open dialog or the strip of samples; the page hands the
+picture to the state model, which runs it off the GUI thread (preprocessed as the model's image
+spec says). The page draws the newest image run (`current`) and the shared Selection's layer,
+head and focused token.
 
 Patch masks: hidden patches are fed as `patch_mask` 0, so no token attends to them. While any
-is hidden the page keeps the run without them (the baseline) to show predictions and the map
-before and after.
+is hidden (or a head is ablated) the run carries its baseline, nothing hidden and every head
+kept, so the page shows predictions and the map before and after.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,42 +28,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.core.model import LoadedModel
 from explorer.core.result import RunResult, StackAttention
-from explorer.core.runner import Runner
+from explorer.core.state.app_state import AppState
+from explorer.core.state.runs import Inputs, Picture, Run
+from explorer.core.state.selection import FROM
 from explorer.shared import images
 from explorer.ui.image import maps
 from explorer.ui.image.controls import MapControls
 from explorer.ui.image.heads import HeadTiles
 from explorer.ui.image.overlay import PatchOverlay
 from explorer.ui.image.predictions import Predictions
-from explorer.ui.image.strip import ImageStrip, Picture, read_pictures, to_qimage
+from explorer.ui.image.strip import ImageStrip, read_pictures, to_qimage
 from explorer.ui.image_file import ImageReadError, image_suffixes, read_rgb, to_rgb
-from explorer.ui.run_controller import RunController
 from explorer.ui.views.colors import heatmap
 from explorer.ui.views.controls import HeadBox, LayerBox
-from explorer.ui.views.selection import FROM, Selection
 
 SIDE = 150  # pixels of the side pictures (original, model input, before hiding)
 HINT = "Click a patch to see where it looks · Alt-click or drag a rectangle to hide patches · drop or paste images"
-
-
-@dataclass
-class ImageRun:
-    """One image as run: the picture, what the model was fed, the patches hidden, and the answers."""
-
-    picture: Picture
-    hidden: frozenset[int] = frozenset()
-    pixel_values: np.ndarray | None = None  # (1, C, H, W), filled on the worker thread
-    baseline: RunResult | None = None  # the run with nothing hidden and every head kept
-    head_masks: dict | None = None  # per stack (layers, heads), or None when every head is kept
-    result: RunResult | None = None
-    rollouts: dict = field(default_factory=dict)  # (id of the stack, fusion, discard) -> (T, T)
-
-    @property
-    def altered(self) -> bool:
-        """Patches hidden or heads ablated: the page then shows the baseline beside the result."""
-        return bool(self.hidden) or self.head_masks is not None
 
 
 def _side_label(tooltip: str) -> QLabel:
@@ -88,14 +68,12 @@ def _show_rgb(label: QLabel, rgb: np.ndarray | None) -> None:
 class ImagePage(QWidget):
     message_changed = Signal(str)  # a notice or error for the status bar ("" clears it)
 
-    def __init__(self, selection: Selection, runs: RunController, parent: QWidget | None = None):
+    def __init__(self, state: AppState, parent: QWidget | None = None):
         super().__init__(parent)
-        self.selection = selection
-        self.runs = runs
-        self.model: LoadedModel | None = None
-        self.runner: Runner | None = None
-        self.current: ImageRun | None = None  # what is drawn
-        self._pending: ImageRun | None = None  # what the newest request runs
+        self.state = state
+        self.selection = selection = state.selection
+        self._drawn: Run | None = None  # the run whose picture is drawn
+        self._rollouts: dict = {}  # (id of the stack, fusion, discard) -> (T, T), of the drawn run
         self._lut = heatmap().getLookupTable(nPts=256, alpha=False)
 
         self.overlay = PatchOverlay()
@@ -179,16 +157,31 @@ class ImagePage(QWidget):
         self.controls.input_toggled.connect(lambda _: self._draw_picture())
         self.strip.picked.connect(self.run_picture)
         self.selection.changed.connect(self.draw_maps)
-        self.runs.failed.connect(self._on_run_failed)
+        state.run_changed.connect(self._on_run)
+        state.run_failed.connect(self._on_run_failed)
         for keys, slot in ((QKeySequence.StandardKey.Paste, self.paste), ("Right", lambda: self.strip.step(1)),
                            ("Left", lambda: self.strip.step(-1)), ("Ctrl+Shift+O", self.open_dialog)):
             QShortcut(QKeySequence(keys), self, slot, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
     # -- the model --------------------------------------------------------------------------------
-    def set_model(self, model: LoadedModel | None, runner: Runner | None) -> None:
-        """Show an image model (None: none), with no image yet."""
-        self.model, self.runner = model, runner
-        self.current = self._pending = None
+    @property
+    def model(self):
+        return self.state.model if self.state.kind is not None and self.state.kind.takes_images else None
+
+    @property
+    def current(self) -> Run | None:
+        """The image run drawn: the newest one of the open image model."""
+        return self.state.run if self.model is not None else None
+
+    @property
+    def _pending(self) -> Run | Inputs | None:
+        """The newest request: the run drawn once it has come back, else the inputs still running."""
+        run, requested = self.current, self.state.requested
+        return run if run is not None and run.inputs is requested else requested
+
+    def reset(self) -> None:
+        """A new model: no image yet (the workspace then gives it its samples)."""
+        self._drawn, self._rollouts = None, {}
         self.set_message("")
         self._show_parts(False)
         self.strip.set_own([])
@@ -202,9 +195,9 @@ class ImagePage(QWidget):
             self.strip.pick(0)
 
     def image_name(self) -> str:
-        """The name of the image of the newest run."""
-        run = self._pending or self.current
-        return run.picture.name if run is not None else ""
+        """The name of the picture of the newest run asked for."""
+        picture = self.state.picture
+        return picture.name if picture is not None else ""
 
     @property
     def spec(self):
@@ -252,74 +245,35 @@ class ImagePage(QWidget):
     # -- running ------------------------------------------------------------------------------
     def run_picture(self, picture: Picture) -> None:
         """Run the model on a new picture, nothing hidden."""
-        if self.runner is not None:
-            self._request(ImageRun(picture, head_masks=self._head_feeds()))
+        if self.model is not None:
+            self.state.set_picture(picture)
 
     def set_hidden(self, hidden: frozenset[int]) -> None:
         """Hide these patches (as keys, patch_mask 0) and re-run the shown image."""
-        base = self.current
-        if base is None or frozenset(hidden) == base.hidden:
-            return
-        self._request(
-            ImageRun(base.picture, frozenset(hidden), base.pixel_values, base.baseline, self._head_feeds())
-        )
-
-    def rerun_with_heads(self) -> None:
-        """Heads were ablated or kept again in the model view: run the shown image with them."""
-        base = self.current
-        if base is None or self.runner is None:
-            return
-        self._request(ImageRun(base.picture, base.hidden, base.pixel_values, base.baseline, self._head_feeds()))
-
-    def _head_feeds(self) -> dict | None:
-        masks = self.selection.head_masks
-        return masks.feeds() if masks is not None else None
+        if self.current is not None:
+            self.state.set_hidden(hidden)
 
     def _hidden(self) -> frozenset[int]:
         return self.current.hidden if self.current is not None else frozenset()
 
-    def _request(self, run: ImageRun, now: bool = False) -> None:
-        runner, spec = self.runner, self.spec
-        self._pending = run
-
-        def job() -> RunResult:
-            if run.pixel_values is None:
-                run.pixel_values = images.preprocess(run.picture.pixels, spec)  # (1, C, H, W)
-            if not run.altered:
-                return runner.run_pixels(run.pixel_values)
-            if run.baseline is None:  # altered before the plain run came back: make it here
-                run.baseline = runner.run_pixels(run.pixel_values)
-            patch_mask = images.patch_mask(run.hidden, spec) if run.hidden else None
-            return runner.run_pixels(run.pixel_values, head_masks=run.head_masks, patch_mask=patch_mask)
-
-        if now:
-            self.runs.run_now(job)
-        else:
-            self.runs.request(job)
-
     def run_now(self, picture: Picture) -> None:
         """Run on this thread and draw before returning: for benchmarks and scripts."""
-        self._request(ImageRun(picture), now=True)
+        self.state.set_picture(picture, now=True)
 
     # -- showing ----------------------------------------------------------------------------------
-    def show_result(self, result: RunResult) -> None:
-        """The workspace drew `result` (the newest run): draw the image, the maps and the predictions."""
-        run = self._pending
-        if self.model is None or run is None:
+    def _on_run(self, run: Run) -> None:
+        """The newest run: draw the image, the maps and the predictions."""
+        if self.model is None:
             return
-        run.result = result
-        if not run.altered:
-            run.baseline = result
-        new_image = self.current is None or self.current.picture is not run.picture
-        self.current = run
+        new_image = self._drawn is None or self._drawn.picture is not run.picture
+        self._drawn, self._rollouts = run, {}
         self._show_parts(True)
         if new_image:
             self._draw_picture()
         self.overlay.set_hidden(run.hidden)
         self.clear_hidden.setEnabled(bool(run.hidden))
-        after = images.top_classes(result.logits, self.model.meta.labels)
-        before = images.top_classes(run.baseline.logits, self.model.meta.labels) if run.altered else None
-        self.predictions.set_rankings(after, before)
+        self.predictions.set_rankings(list(run.outcome.classes),
+                                      list(run.outcome.baseline_classes) if run.altered else None)
         self.draw_maps()
 
     def _draw_picture(self) -> None:
@@ -348,16 +302,14 @@ class ImagePage(QWidget):
     def shown_stack(self, result: RunResult) -> StackAttention:
         return result.stacks.get(self.selection.stack_name) or next(iter(result.stacks.values()))
 
-    def map_of(self, result: RunResult, choice: maps.MapChoice, run: ImageRun) -> np.ndarray:
-        """(patches,) the chosen map of one run (the rollout is cached per run and settings)."""
+    def map_of(self, result: RunResult, choice: maps.MapChoice) -> np.ndarray:
+        """(patches,) the chosen map of one result of the drawn run (the rollout is cached per stack and settings)."""
         stack = self.shown_stack(result)
         if choice.mode == maps.ROLLOUT:
             key = (id(stack), choice.head_fusion, choice.discard_ratio)
-            if key not in run.rollouts:
-                run.rollouts = {k: v for k, v in run.rollouts.items() if k[0] == id(stack)} | {
-                    key: maps.token_matrix(stack, choice)
-                }
-            matrix = run.rollouts[key]
+            if key not in self._rollouts:
+                self._rollouts[key] = maps.token_matrix(stack, choice)
+            matrix = self._rollouts[key]
         else:
             matrix = maps.token_matrix(stack, choice)
         return maps.patch_values(matrix, choice.token, choice.direction, self.spec)
@@ -368,7 +320,7 @@ class ImagePage(QWidget):
             return
         choice = self.choice()
         spec = self.spec
-        values = self.map_of(run.result, choice, run)
+        values = self.map_of(run.result, choice)
         self.overlay.set_values(values)
         self.overlay.set_focus(choice.token)
         stack = self.shown_stack(run.result)
@@ -376,7 +328,7 @@ class ImagePage(QWidget):
         picture = images.input_picture(run.pixel_values, spec)
         self.heads.set_maps(picture, head_maps, spec, choice.head)
         if run.altered:
-            before = self.map_of(run.baseline, choice, run)
+            before = self.map_of(run.baseline, choice)
             _show_rgb(self.before_map, maps.blend(picture, before, spec, self._lut, self.controls.opacity_value()))
         self.before_map.setVisible(run.altered)
         self.before_caption.setVisible(run.altered)
@@ -410,7 +362,7 @@ class ImagePage(QWidget):
         self.message_changed.emit(text)
 
     def _on_run_failed(self, message: str) -> None:
-        if self.model is not None:
+        if self.model is not None and self.current is not None:
             self.set_message(message)
 
     def _show_parts(self, shown: bool) -> None:

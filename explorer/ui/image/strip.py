@@ -6,7 +6,6 @@ Items hold decoded pictures, so stepping back and forth never reads a file twice
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,18 +13,10 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
 
+from explorer.core.state.runs import Picture
 from explorer.ui.image_file import ImageReadError, read_rgb
 
 THUMBNAIL = 56
-
-
-@dataclass(frozen=True)
-class Picture:
-    """One decoded image: a name to show and its (height, width, 3) uint8 pixels."""
-
-    name: str
-    pixels: np.ndarray
-    path: Path | None = None  # None for a pasted image
 
 
 def read_pictures(paths: list[Path]) -> list[Picture]:

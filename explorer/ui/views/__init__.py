@@ -6,10 +6,10 @@
     selection.set_stacks(result.stacks)        # after each run
 """
 
+from explorer.core.state.selection import FROM, TO, Selection
 from explorer.ui.views.controls import StackSelector
 from explorer.ui.views.head_view import HeadView
 from explorer.ui.views.matrix_view import MatrixView
 from explorer.ui.views.model_view import ModelView
-from explorer.ui.views.selection import FROM, TO, Selection
 
 __all__ = ["FROM", "TO", "HeadView", "MatrixView", "ModelView", "Selection", "StackSelector"]

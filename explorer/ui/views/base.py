@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QLayout, QSizePolicy, QVBoxLayout, QWidget
 
-from explorer.ui.views.selection import Selection
+from explorer.core.state.selection import Selection
 
 
 class SelectionView(QWidget):

@@ -6,8 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QTabBar, QToolButton, QWidget
 
+from explorer.core.state.selection import EACH, FROM, MEAN, SUM, TO, Selection
 from explorer.ui.views.colors import head_color
-from explorer.ui.views.selection import EACH, FROM, MEAN, SUM, TO, Selection
 
 MEAN_LABEL = "mean of heads"
 

@@ -25,12 +25,12 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
+from explorer.core.state.selection import EACH, FROM, MEAN, TO, Selection
 from explorer.core.token_sets import combine
 from explorer.ui.views.base import SelectionView
 from explorer.ui.views.colors import BACKGROUND, FOREGROUND, SELECTED, head_color
 from explorer.ui.views.controls import DirectionSwitch, HeadToggles, HowBox, LayerBox
 from explorer.ui.views.line_bundle import LineBundle
-from explorer.ui.views.selection import EACH, FROM, MEAN, TO, Selection
 from explorer.ui.views.token_axis import TokenAxis
 
 LEVELS = 8  # opacity steps

@@ -14,11 +14,11 @@ from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QCheckBox, QGraphicsRectItem, QHBoxLayout, QWidget
 
 from explorer.core.result import StackAttention
+from explorer.core.state.selection import EACH, FROM, MEAN, SUM, Selection
 from explorer.core.token_sets import combine
 from explorer.ui.views.base import SelectionView
 from explorer.ui.views.colors import BACKGROUND, FOREGROUND, NOT_ALLOWED, SELECTED, heatmap
 from explorer.ui.views.controls import HeadBox, HowBox, LayerBox
-from explorer.ui.views.selection import EACH, FROM, MEAN, SUM, Selection
 from explorer.ui.views.token_axis import TokenAxis
 
 HINT = (

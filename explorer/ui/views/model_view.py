@@ -28,9 +28,9 @@ from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QCheckBox, QGraphicsRectItem, QHBoxLayout, QMenu, QVBoxLayout, QWidget
 
 from explorer.core.result import StackAttention
+from explorer.core.state.selection import Selection
 from explorer.ui.views.base import SelectionView
 from explorer.ui.views.colors import BACKGROUND, FOREGROUND, NOT_ALLOWED, SELECTED, heatmap
-from explorer.ui.views.selection import Selection
 
 THUMBNAIL = 64  # most pixels a side of one head's thumbnail
 MIN_THUMBNAIL = 24  # short inputs are enlarged to at least this, so the gaps stay thin

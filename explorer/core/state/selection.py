@@ -12,28 +12,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from PySide6.QtCore import QObject, Signal
-
 from explorer.core.ablation import HeadMasks
 from explorer.core.result import StackAttention
-from explorer.core.token_sets import MEAN, SUM
+from explorer.core.state.events import Event
+from explorer.core.token_sets import FROM, MEAN, SUM, TO
 
-FROM = "from"  # the focused token is a query: its attention over the keys
-TO = "to"  # the focused token is a key: the attention it receives from the queries
-DIRECTIONS = (FROM, TO)
+DIRECTIONS = (FROM, TO)  # FROM: the focused token is a query; TO: a key, and the attention it receives
 EACH = "each"  # a token set shows every token's own attention
 HOWS = (EACH, SUM, MEAN)  # how a token set's attention is shown
 
 
-class Selection(QObject):
-    """The stacks of one run, and the stack, layer, head, focused token and visible heads shown."""
+class Selection:
+    """The stacks of one run, and the stack, layer, head, focused token and visible heads shown;
+    and which heads are ablated. Qt-free: widgets connect to its events."""
 
-    stacks_changed = Signal()  # new data or another stack: views rebuild what depends on the data
-    changed = Signal()  # layer, head, token, direction or visible heads: views redraw
-    heads_changed = Signal()  # a head was ablated or kept again: the model runs again, views mark it
-
-    def __init__(self, parent: QObject | None = None):
-        super().__init__(parent)
+    def __init__(self) -> None:
+        self.stacks_changed = Event()  # new data or another stack: views rebuild what depends on the data
+        self.changed = Event()  # layer, head, token, direction or visible heads: views redraw
+        self.heads_changed = Event()  # a head was ablated or kept again: the model runs again, views mark it
         self._stacks: dict[str, StackAttention] = {}
         self._stack_name: str | None = None
         self._layer = 0

@@ -1,0 +1,37 @@
+"""The text kinds with one sequence: a masked language model, a plain encoder, a decoder-only LM."""
+
+from __future__ import annotations
+
+from explorer import contract
+from explorer.core.kinds.base import Kind
+from explorer.core.predictions import mask_predictions
+from explorer.core.state.runs import Outcome
+
+
+class Encoder(Kind):
+    name = "encoder"
+    title = "encoder"
+
+
+class MaskedLanguageModel(Kind):
+    name = "bert-mlm"
+    title = "masked language model"
+    # the bundled BERT read Python's documentation; it answers "iterable", "tuple", "list"...
+    sample_text = "Return a new [MASK] containing the items of the iterable."
+
+    def outcome(self, runner, inputs, result, baseline):
+        """The top 5 at each [MASK], and the same with every head kept where heads are ablated."""
+        mask = runner.mask_token()
+        if mask is None:
+            return Outcome()
+        id_to_token = runner.encoders[contract.INPUT_IDS].id_to_token
+
+        def at_masks(run):
+            return tuple(mask_predictions(run.logits, run.token_ids.get(contract.INPUT_IDS, ()), mask[1], id_to_token))
+
+        return Outcome(predictions=at_masks(result), baseline_predictions=at_masks(baseline) if baseline else ())
+
+
+class DecoderLanguageModel(Kind):
+    name = "decoder-lm"
+    title = "decoder language model"

@@ -1,0 +1,89 @@
+"""What a run is fed and what it gave, as plain values the state model keeps and the widgets draw.
+
+`Inputs` is everything a person set for one run (text and its token edits, or a picture and its
+hidden patches, and the head masks). `Run` is one finished run: its inputs, the model's result,
+the baseline it is compared with (the kind says what "before" means) and the kind's readout of
+both (`Outcome`), all computed off the GUI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from explorer.core.masking import TokenEdits
+from explorer.core.predictions import MaskPrediction
+from explorer.core.result import RunResult
+
+
+@dataclass(frozen=True, eq=False)
+class Picture:
+    """One decoded image: a name to show and its (height, width, 3) uint8 pixels. Two pictures are
+    the same picture only when they are the same object (their pixels are never compared)."""
+
+    name: str
+    pixels: np.ndarray
+    path: Path | None = None  # None for a pasted image
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What one run is fed, besides the model."""
+
+    text: str = ""
+    edits: Mapping[str, TokenEdits] = field(default_factory=dict)  # per ids input: hidden keys and [MASK]s
+    picture: Picture | None = None
+    hidden: frozenset[int] = frozenset()  # patch numbers hidden as keys
+    head_masks: Mapping[str, np.ndarray] | None = None  # per stack (layers, heads); None: every head kept
+
+    @property
+    def key(self) -> tuple:
+        """Equal for inputs that give the same run (arrays by value, the picture by identity)."""
+        edits = tuple(sorted((name, e.hidden, e.masked) for name, e in self.edits.items() if e))
+        heads = None if self.head_masks is None else tuple(
+            (name, mask.tobytes()) for name, mask in sorted(self.head_masks.items()))
+        return self.text, edits, id(self.picture), self.hidden, heads
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the model made of the input, and of the baseline where the run is compared with one.
+    Each kind fills what applies; the widgets show what is there."""
+
+    output: str = ""  # one line: a translation, a predicted class
+    predictions: tuple[MaskPrediction, ...] = ()  # at each [MASK]
+    baseline_predictions: tuple[MaskPrediction, ...] = ()
+    baseline_output: str | None = None  # the output before, where it differs from `output`'s run
+    classes: tuple[tuple[str, float], ...] = ()  # an image classifier's top classes
+    baseline_classes: tuple[tuple[str, float], ...] | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished run: what it was fed, what it gave, and what it is compared with."""
+
+    inputs: Inputs
+    result: RunResult
+    baseline: RunResult  # the same input as the kind's "before" (every head kept...); `result` when unaltered
+    outcome: Outcome = Outcome()
+    pixel_values: np.ndarray | None = None  # (1, C, H, W): what an image model was fed
+
+    @property
+    def altered(self) -> bool:
+        """Whether the run differs from its baseline (heads ablated, patches hidden)."""
+        return self.baseline is not self.result
+
+    @property
+    def picture(self) -> Picture | None:
+        return self.inputs.picture
+
+    @property
+    def hidden(self) -> frozenset[int]:
+        return self.inputs.hidden
+
+    @property
+    def head_masks(self) -> Mapping[str, np.ndarray] | None:
+        return self.inputs.head_masks
