@@ -10,8 +10,11 @@ XLM-RoBERTa, DistilBERT) as `encoder` or `bert-mlm`; ViT as `vit-classifier`; GP
 `decoder-lm`. The model runs transformers' eager attention (softmax of the scaled scores plus
 the additive mask); SDPA would return no probabilities. transformers 5 dropped the `head_mask`
 argument, so `eager_attention_with_head_mask` below puts it back: every file gets the
-contract's optional `head_mask.<stack>` input. The metadata comes from the same readers of a
-Hugging Face folder that open plain ONNX exports in the app (explorer.shared.instrument).
+contract's optional `head_mask.<stack>` input. The same function keeps each call's query, key and
+value, and the file carries them with the hidden states and the names of the embedding and W_O
+weights, so the app's anatomy views take an import apart as they do a bundled model. The metadata
+comes from the same readers of a Hugging Face folder that open plain ONNX exports in the app
+(explorer.shared.instrument).
 """
 
 from __future__ import annotations
@@ -39,22 +42,39 @@ FAMILIES: dict[str, dict[str, str]] = {
 # A ViT saved without its classifier: its "logits" are the [CLS] token's final features.
 VIT_FEATURES = "ViTModel"
 WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+# model_type -> the module of layer {} that is its W_O, under the model's base_model.
+OUTPUT_PROJECTIONS = {
+    "bert": "encoder.layer.{}.attention.output.dense",
+    "roberta": "encoder.layer.{}.attention.output.dense",
+    "xlm-roberta": "encoder.layer.{}.attention.output.dense",
+    "distilbert": "transformer.layer.{}.attention.out_lin",
+    "vit": "layers.{}.attention.o_proj",
+    "gpt2": "h.{}.attn.c_proj",
+}
+INTERNALS = ("queries", "keys", "values")  # the contract's step-by-step outputs, per attention call
 ATTENTION = "attention_explorer_eager"  # our name for eager attention with a head mask
 
 _EXAMPLE_BATCH, _EXAMPLE_LENGTH = 2, 6  # lengths of at least 2, so that no axis is specialised
 
 
-class HeadMaskRows:
-    """Hands each attention call the head-mask row of its layer, in the order the layers run."""
+class AttentionCalls:
+    """What one forward's attention calls share: each call takes its layer's head-mask row and
+    leaves its query, key and value (after any rotary positions), in the order the layers run."""
 
     def __init__(self, head_mask: torch.Tensor):
         self.head_mask = head_mask  # (layers, heads)
         self.layer = 0
+        self.seen: dict[str, list[torch.Tensor]] = {"queries": [], "keys": [], "values": []}
 
-    def next(self) -> torch.Tensor:
+    def next(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+        for name, tensor in zip(self.seen, (query, key, value), strict=True):
+            self.seen[name].append(tensor)  # (B, H, T, hd)
         row = self.head_mask[self.layer]  # (heads,)
         self.layer += 1
         return row
+
+    def stacked(self, name: str) -> torch.Tensor:
+        return torch.stack(self.seen[name])  # (L, B, H, T, hd)
 
 
 def eager_attention_with_head_mask(
@@ -65,7 +85,7 @@ def eager_attention_with_head_mask(
     attention_mask: torch.Tensor | None,
     scaling: float | None = None,
     dropout: float = 0.0,
-    head_mask_rows: HeadMaskRows | None = None,
+    head_mask_rows: AttentionCalls | None = None,
     **kwargs,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """transformers' eager attention; the head mask scales each head's probabilities on their way
@@ -75,7 +95,7 @@ def eager_attention_with_head_mask(
     if attention_mask is not None:
         scores = scores + attention_mask  # 0 where allowed, the most negative float where masked
     probs = torch.softmax(scores, dim=-1)  # (B, H, T, S); masked keys exactly 0
-    weights = probs if head_mask_rows is None else probs * head_mask_rows.next()[None, :, None, None]
+    weights = probs if head_mask_rows is None else probs * head_mask_rows.next(query, key, value)[None, :, None, None]
     out = torch.matmul(weights, value).transpose(1, 2).contiguous()  # (B, T, H, hs)
     return out, probs
 
@@ -89,39 +109,78 @@ def _register_attention() -> None:
 
 
 class ContractWrapper(nn.Module):
-    """The contract's flat inputs (ids or pixels, mask, head mask) and outputs around a HF model."""
+    """The contract's flat inputs (ids or pixels, mask, head mask) and outputs around a HF model:
+    logits, attention, the queries, keys and values every attention call used, and the hidden
+    states (the first layer's input, then each layer's output), for the app's anatomy views."""
 
     def __init__(self, hf_model: nn.Module, kind: str):
         super().__init__()
         self.hf = hf_model
         self.kind = kind
-        self.stack = contract.KIND_STACKS[kind][0]
-        # A ViT's hidden_states are the contract's (the first layer's input, then each layer's output), and
-        # the app checks its patch embedding steps against the first. Text imports leave them out: the app
-        # cannot recompute HF text embeddings (token types, other names), and GPT-2's last one is after ln_f.
-        self.hidden_states = kind == "vit-classifier"
+        self.spec = contract.KIND_SPECS[kind]
+        self.stack = next(iter(self.spec.stacks))
+        # A pre-norm decoder (GPT-2) norms its last hidden state before handing it back: the
+        # contract's is the last layer's output, which is what goes into that final norm.
+        self.final_norm = getattr(hf_model.base_model, "ln_f", None)
 
     def input_names(self) -> list[str]:
         return [*contract.KIND_SEQUENCES[self.kind][0], contract.head_mask_input(self.stack)]
 
     def output_names(self) -> list[str]:
-        hidden = [contract.stack_output("hidden_states", self.stack)] if self.hidden_states else []
-        return [contract.LOGITS, contract.attention_output(self.stack), *hidden]
+        internals = [contract.stack_output(name, self.stack) for name in (*INTERNALS, "hidden_states")]
+        return [contract.LOGITS, contract.attention_output(self.stack), *internals]
 
     def forward(self, inputs: torch.Tensor, mask: torch.Tensor, head_mask: torch.Tensor):
-        rows = HeadMaskRows(head_mask)
-        source = "pixel_values" if self.kind == "vit-classifier" else "input_ids"
-        extra = {"use_cache": False} if self.kind == "decoder-lm" else {}
-        out = self.hf(**{source: inputs}, attention_mask=mask, head_mask_rows=rows, output_attentions=True,
-                      output_hidden_states=self.hidden_states, return_dict=True, **extra)
+        calls = AttentionCalls(head_mask)
+        source = self.spec.sequences[0][0]  # input_ids, or pixel_values for an image model
+        extra = {"use_cache": False} if self.spec.causal else {}
+        before_norm: list[torch.Tensor] = []
+        hook = None if self.final_norm is None else self.final_norm.register_forward_pre_hook(
+            lambda module, args: before_norm.append(args[0]))
+        try:
+            out = self.hf(**{source: inputs}, attention_mask=mask, head_mask_rows=calls, output_attentions=True,
+                          output_hidden_states=True, return_dict=True, **extra)
+        finally:
+            if hook is not None:
+                hook.remove()
         if hasattr(out, "logits"):
             logits = out.logits  # (B, T, vocab) or (B, classes)
-        elif self.kind == "vit-classifier":
+        elif self.spec.images:
             logits = out.last_hidden_state[:, 0]  # (B, d_model): the [CLS] features
         else:
             logits = out.last_hidden_state  # (B, T, d_model)
-        hidden = (torch.stack(out.hidden_states),) if self.hidden_states else ()  # (L + 1, B, T, D)
-        return (logits, torch.stack(out.attentions), *hidden)  # attentions (L, B, H, T, T)
+        hidden = [*out.hidden_states[:-1], *(before_norm or out.hidden_states[-1:])]
+        internals = [calls.stacked(name) for name in INTERNALS]  # each (L, B, H, T, hd)
+        return (logits, torch.stack(out.attentions), *internals, torch.stack(hidden))  # attentions (L, B, H, T, T)
+
+    def text_embedding(self) -> dict[str, contract.TextEmbedding]:
+        """How the ids enter the first layer, by the graph's names of the weights: BERT's family and
+        DistilBERT add positions (and segment 0) and LayerNorm; GPT-2 adds positions only."""
+        base = self.hf.base_model
+        embeddings = getattr(base, "embeddings", None)
+        if embeddings is None:  # GPT-2: wte + wpe
+            recipe = contract.TextEmbedding(positions=initializer_name(self, base.wpe.weight))
+        else:
+            token_type = getattr(embeddings, "token_type_embeddings", None)
+            norm = embeddings.LayerNorm
+            padding = getattr(embeddings, "padding_idx", None)  # RoBERTa's positions start after it
+            recipe = contract.TextEmbedding(
+                positions=initializer_name(self, embeddings.position_embeddings.weight),
+                position_offset=0 if padding is None else padding + 1,
+                token_type=None if token_type is None else initializer_name(self, token_type.weight),
+                norm=contract.LayerNormNames(initializer_name(self, norm.weight), initializer_name(self, norm.bias),
+                                             norm.eps),
+            )
+        return {self.spec.sequences[0][0]: recipe}
+
+    def output_projection(self, model_type: str, layers: int) -> dict[str, contract.OutputProjection]:
+        """Each layer's W_O, by the graph's names: a Linear (D, H*hd), or GPT-2's Conv1D (H*hd, D)."""
+        modules = [self.hf.base_model.get_submodule(OUTPUT_PROJECTIONS[model_type].format(i)) for i in range(layers)]
+        return {self.stack: contract.OutputProjection(
+            weight=tuple(initializer_name(self, m.weight) for m in modules),
+            bias=tuple(initializer_name(self, m.bias) for m in modules if m.bias is not None),
+            transposed=type(modules[0]).__name__ == "Conv1D",
+        )}
 
     def patch_embedding(self) -> contract.PatchEmbedding:
         """The graph's names of a ViT's patch embedding weights (transformers' ViTEmbeddings)."""
@@ -252,7 +311,10 @@ def export_hf(folder: str | Path, out: str | Path, task: str | None = None) -> P
     wrapper = ContractWrapper(model, checkpoint.kind).eval()
     proto = to_onnx(wrapper, example_inputs(checkpoint, meta), dynamic_shapes(meta))
     if meta.image is None:
-        meta = dataclasses.replace(meta, embedding=token_embedding(proto.graph, checkpoint.config["vocab_size"]))
+        meta = dataclasses.replace(meta, embedding=token_embedding(proto.graph, checkpoint.config["vocab_size"]),
+                                   text_embedding=wrapper.text_embedding())
     else:
         meta = dataclasses.replace(meta, patch_embedding=wrapper.patch_embedding())
+    layers = meta.stacks[wrapper.stack].layers
+    meta = dataclasses.replace(meta, output_projection=wrapper.output_projection(checkpoint.model_type, layers))
     return save_contract_model(proto, meta, out)
