@@ -24,20 +24,41 @@ SNAPSHOT_SIZE = (1200, 800)
 SCREENSHOT_TIMEOUT_MS = 60_000
 
 
+EXAMPLES = """examples:
+  attention-explorer                                  the bundled BERT on its sample sentence
+  attention-explorer model.onnx --text "the cat sat"  another contract file, on your text
+  attention-explorer --provider cuda model.onnx       on the GPU (onnxruntime-gpu installed)
+  attention-explorer --snapshot out.png --view head --layer 1 --head mean
+  attention-explorer --screenshot window.png          the whole window, once it has drawn
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="attention-explorer", description="Look inside Transformers.")
+    parser = argparse.ArgumentParser(prog="attention-explorer", description="Look inside Transformers.",
+                                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("model", nargs="?", type=Path, help="a contract .onnx file (default: the bundled BERT)")
     parser.add_argument("--text", help="the input text (default: a sample sentence)")
     parser.add_argument("--provider", choices=PROVIDER_CHOICES, default="cpu", help="ONNX Runtime provider")
     parser.add_argument("--snapshot", type=Path, metavar="OUT", help="render a view to OUT (.png or .svg) and exit")
     parser.add_argument("--view", choices=VIEWS, default="matrix", help="the view --snapshot renders")
     parser.add_argument("--stack", help="the stack to show: encoder, decoder or cross (default: the first)")
-    parser.add_argument("--layer", type=int, default=0)
+    parser.add_argument("--layer", type=int, default=0, help="the layer --snapshot shows (default: 0)")
     parser.add_argument("--head", help="a head index, or 'mean' for the mean of the layer's heads")
     parser.add_argument("--size", default=f"{SNAPSHOT_SIZE[0]}x{SNAPSHOT_SIZE[1]}", help="--snapshot size, WxH")
     parser.add_argument("--screenshot", type=Path, metavar="OUT",
                         help="open the window, save a screenshot of it once the first result is drawn, and exit")
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version; a checkout run without installing says so."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("attention-explorer")
+    except PackageNotFoundError:
+        return "(not installed: run from a checkout)"
 
 
 def main(argv: list[str] | None = None) -> int:

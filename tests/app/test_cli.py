@@ -66,3 +66,30 @@ def test_opening_and_running_never_imports_torch(bert_path, tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_version_names_the_installed_distribution(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"attention-explorer {version('attention-explorer')}"
+
+
+def test_help_lists_every_option_with_examples(capsys):
+    from explorer.app import build_parser
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    for action in build_parser()._actions:
+        assert all(flag in text for flag in action.option_strings)
+    assert "examples:" in text and "attention-explorer --snapshot out.png" in text
+
+
+def test_python_dash_m_explorer_is_the_command(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "explorer", "--version"], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("attention-explorer ")
