@@ -30,6 +30,7 @@ EXAMPLES = """examples:
   attention-explorer --provider cuda model.onnx       on the GPU (onnxruntime-gpu installed)
   attention-explorer --snapshot out.png --view head --layer 1 --head mean
   attention-explorer --screenshot window.png          the whole window, once it has drawn
+  attention-explorer --install-desktop-entry          menu entry, icon, "Open with" for .onnx
 """
 
 
@@ -48,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--size", default=f"{SNAPSHOT_SIZE[0]}x{SNAPSHOT_SIZE[1]}", help="--snapshot size, WxH")
     parser.add_argument("--screenshot", type=Path, metavar="OUT",
                         help="open the window, save a screenshot of it once the first result is drawn, and exit")
+    parser.add_argument("--install-desktop-entry", action="store_true",
+                        help="add Attention Explorer to this user's desktop menu, as the app for .onnx files, and exit")
     return parser
 
 
@@ -69,10 +72,26 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"attention-explorer: error: {exc}", file=sys.stderr)
         return 2
+    if args.install_desktop_entry:
+        return install_desktop_entry()
     if args.snapshot:
         return snapshot(args.snapshot, args.model or BUNDLED_MODEL, args.text, args.provider,
                         args.view, args.stack, args.layer, head, size)
     return run_window(args.model, args.text, args.provider, args.screenshot)
+
+
+def install_desktop_entry() -> int:
+    from explorer.desktop import install_desktop_entry as install
+
+    try:
+        written = install()
+    except (FileNotFoundError, OSError) as exc:
+        print(f"attention-explorer: the desktop entry was not installed: {exc}", file=sys.stderr)
+        return 1
+    print("installed the desktop entry (Attention Explorer, opens .onnx files):")
+    for path in written:
+        print(f"  {path}")
+    return 0
 
 
 def start_window(model: Path | None, text: str | None, provider: str, settings=None):
@@ -217,11 +236,16 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 
 def _application():
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
+
+    from explorer.desktop import APP_ID, icon_path
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Attention Explorer")
     app.setOrganizationName("attention-explorer")
+    app.setDesktopFileName(APP_ID)  # the desktop entry it belongs to (its icon in a Wayland dock)
+    app.setWindowIcon(QIcon(str(icon_path())))
     return app
 
 
