@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from explorer.core import assets
 from explorer.core.model import LoadedModel, cuda_available
 from explorer.core.state.app_state import AppState
+from explorer.ui.image_file import image_suffixes
 from explorer.ui.model_panel import ModelPanel
 from explorer.ui.recents import MAX_RECENT, RecentFiles, default_settings
 from explorer.ui.run_controller import RunController
@@ -65,6 +66,26 @@ SHORTCUTS = """<table>
 def onnx_paths(urls: list[QUrl]) -> list[Path]:
     """The local .onnx files among dragged URLs."""
     return [Path(u.toLocalFile()) for u in urls if u.isLocalFile() and u.toLocalFile().lower().endswith(".onnx")]
+
+
+CHECKPOINT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
+
+
+def refused_drop(urls: list[QUrl], takes_images: bool, opening: bool, model_name: str | None) -> str:
+    """Why the window will not take these dragged files: a sentence for the status bar."""
+    files = [Path(u.toLocalFile()) for u in urls if u.isLocalFile()]
+    if not files:
+        return "Only files can be dropped here: an .onnx model, or images on an image model."
+    path = files[0]
+    if path.suffix.lower() in CHECKPOINT_SUFFIXES:
+        return (f"{path.name} holds PyTorch weights, not an ONNX model: import its Hugging Face folder with "
+                "\"attention-export hf FOLDER --out MODEL.onnx\", then drop the .onnx here.")
+    if path.suffix.lower().lstrip(".") in image_suffixes() and not takes_images:
+        if opening:
+            return f"{path.name} is an image; a model is still opening: drop it again once the model is open."
+        reads = f"the open model ({model_name}) reads text" if model_name else "no model is open"
+        return f"{path.name} is an image and {reads}: open an image model (a vit-classifier .onnx) first."
+    return f"{path.name} is not an ONNX model: Attention Explorer opens .onnx files (and images on an image model)."
 
 
 class MainWindow(QMainWindow):
@@ -218,6 +239,7 @@ class MainWindow(QMainWindow):
         if onnx_paths(urls) or (self._takes_images() and any(u.isLocalFile() for u in urls)):
             event.acceptProposedAction()
         else:
+            self._refuse_drop(urls)
             event.ignore()
 
     def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt's name
@@ -228,6 +250,7 @@ class MainWindow(QMainWindow):
         paths = onnx_paths(urls)
         others = [Path(u.toLocalFile()) for u in urls if u.isLocalFile() and Path(u.toLocalFile()) not in paths]
         if not paths and not (others and self._takes_images()):
+            self._refuse_drop(urls)
             event.ignore()
             return
         event.acceptProposedAction()
@@ -235,6 +258,11 @@ class MainWindow(QMainWindow):
             self.open_in_background(paths[0], self.workspace.text() or None)
         else:
             self.workspace.open_images(others)  # the image page reads them, or says why it cannot
+
+    def _refuse_drop(self, urls: list[QUrl]) -> None:
+        """Say in the status bar, while the files are dragged over the window, why it will not take them."""
+        name = self.model.name if self.model is not None else None
+        self._status_message(refused_drop(urls, self._takes_images(), self.state.opening_path is not None, name))
 
     def _takes_images(self) -> bool:
         """Whether dropped files other than models go to an image model's page."""

@@ -128,3 +128,35 @@ def test_provider_menu_reflects_what_runs(qtbot, window, bert_path):
         assert "CPU" in window.message_bar.text()
         assert window.model.providers == ["CPUExecutionProvider"]
         assert window.provider_actions["cpu"].isChecked()
+
+
+@pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent:DeprecationWarning")
+def test_a_drop_the_window_will_not_take_says_why(window, bert_path, tmp_path, wait_for_result):
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"\\0" * 8)
+    mime = _mime(weights)
+    assert not _drag_enter(window, mime).isAccepted()
+    message = window.statusBar().currentMessage()
+    assert message.startswith("model.safetensors holds PyTorch weights, not an ONNX model")
+    assert "attention-export hf FOLDER --out MODEL.onnx" in message
+
+    picture = tmp_path / "cat.png"
+    picture.write_bytes(b"\\x89PNG")
+    assert not _drag_enter(window, _mime(picture)).isAccepted()
+    assert window.statusBar().currentMessage() == (
+        "cat.png is an image and no model is open: open an image model (a vit-classifier .onnx) first.")
+
+    assert window.open_path(bert_path, "apple orange")
+    wait_for_result(window)
+    pictures = _mime(picture)
+    assert not _drop(window, pictures).isAccepted()
+    assert window.statusBar().currentMessage() == (
+        f"cat.png is an image and the open model ({window.model.name}) reads text: "
+        "open an image model (a vit-classifier .onnx) first.")
+    assert window.model.path == bert_path  # nothing else changed
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    assert not _drag_enter(window, _mime(notes)).isAccepted()
+    assert window.statusBar().currentMessage() == (
+        "notes.txt is not an ONNX model: Attention Explorer opens .onnx files (and images on an image model).")
