@@ -55,7 +55,7 @@ class Kind:
 
     def run(self, runner: Runner, inputs: Inputs, pixel_values: np.ndarray | None = None) -> RunResult:
         """One run of `inputs`. Text goes through `runner.run_text` (the one entry point for text)."""
-        masks = None if inputs.head_masks is None else dict(inputs.head_masks)
+        masks = inputs.head_mask_feeds()
         if inputs.edits:
             return runner.run_text(inputs.text, masks, edits=inputs.edits)
         return runner.run_text(inputs.text, masks)  # the plain call: stand-ins for run_text take no edits

@@ -38,7 +38,7 @@ class Seq2Seq(Kind):
                        baseline_output=translation(baseline) if baseline else None)
 
     def stepper(self, runner, inputs):
-        masks = None if inputs.head_masks is None else dict(inputs.head_masks)
+        masks = inputs.head_mask_feeds()
         return GreedyDecoder(runner, inputs.text, masks, dict(inputs.edits))
 
     def output_while_stepping(self, runner, decoder):

@@ -34,7 +34,7 @@ class ImageClassifier(Kind):
         spec = runner.model.meta.image
         if pixel_values is None:
             pixel_values = self.prepare(runner, inputs)
-        masks = None if inputs.head_masks is None else dict(inputs.head_masks)
+        masks = inputs.head_mask_feeds()
         if inputs.hidden:
             return runner.run_pixels(pixel_values, head_masks=masks, patch_mask=images.patch_mask(inputs.hidden, spec))
         return runner.run_pixels(pixel_values, head_masks=masks) if masks else runner.run_pixels(pixel_values)

@@ -39,6 +39,10 @@ class Inputs:
     hidden: frozenset[int] = frozenset()  # patch numbers hidden as keys
     head_masks: Mapping[str, np.ndarray] | None = None  # per stack (layers, heads); None: every head kept
 
+    def head_mask_feeds(self) -> dict[str, np.ndarray] | None:
+        """The head masks as the runner takes them (a dict per stack), or None with every head kept."""
+        return None if self.head_masks is None else dict(self.head_masks)
+
     @property
     def key(self) -> tuple:
         """Equal for inputs that give the same run (arrays by value, the picture by identity)."""
@@ -53,7 +57,7 @@ class Outcome:
     """What the model made of the input, and of the baseline where the run is compared with one.
     Each kind fills what applies; the widgets show what is there."""
 
-    output: str = ""  # one line: a translation, a predicted class
+    output: tuple[tuple[str, str], ...] = ()  # (label, text) pairs for one line: a translation, a class
     predictions: tuple[MaskPrediction, ...] = ()  # at each [MASK]
     baseline_predictions: tuple[MaskPrediction, ...] = ()
     baseline_output: str | None = None  # the output before, where it differs from `output`'s run
