@@ -14,7 +14,7 @@
 
     python benchmarks/app.py [--model MODEL.onnx] [--edits 30]
 
-Without the bundled assets/models/bert.onnx it exports an untrained BERT of the default
+Without the bundled explorer/assets/models/bert.onnx it exports an untrained BERT of the default
 BertConfig size to build/bench/ and says so.
 """
 

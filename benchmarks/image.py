@@ -7,7 +7,7 @@ Prints the median and spread in milliseconds.
 
     python benchmarks/image.py [MODEL.onnx] [--repeats 30] [--image PNG]
 
-Without a model it uses assets/models/vit.onnx; without --image, a generated 256 x 256 PNG.
+Without a model it uses explorer/assets/models/vit.onnx; without --image, a generated 256 x 256 PNG.
 """
 
 from __future__ import annotations

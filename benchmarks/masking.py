@@ -2,7 +2,7 @@
 bundled BERT and Transformer, and full greedy decoding of held-out dates through ONNX Runtime
 against the PyTorch model (rebuilt from the same file's weights by export.bundle.model_from_onnx).
 
-    python benchmarks/masking.py [--bert assets/models/bert.onnx] [--transformer ...] [--repeats 20] [--dates 50]
+    python benchmarks/masking.py [--bert explorer/assets/models/bert.onnx] [--transformer ...] [--repeats 20]
 
 Without the bundled files, untrained models of the default sizes are exported (and said so).
 Toggles run on the GUI thread (`run_now`) so that the time covers the run and all drawing; a
@@ -132,8 +132,8 @@ def decoding(transformer: Path, dates: int, repeats: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bert", type=Path, default=REPO / "assets/models/bert.onnx")
-    parser.add_argument("--transformer", type=Path, default=REPO / "assets/models/transformer.onnx")
+    parser.add_argument("--bert", type=Path, default=REPO / "explorer/assets/models/bert.onnx")
+    parser.add_argument("--transformer", type=Path, default=REPO / "explorer/assets/models/transformer.onnx")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--dates", type=int, default=50, help="held-out dates to decode")
     args = parser.parse_args()

@@ -196,7 +196,7 @@ def snapshot(out: Path, model_path: Path, text: str | None, provider: str, view_
         view.close()
         view.deleteLater()
         app.processEvents()
-    print(f"wrote {out}", file=sys.stderr)
+    print(f"wrote {out} ({view_name} view of {model_path})", file=sys.stderr)
     return 0
 
 

@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a bundled model on data this machine has, then export it")
     p.add_argument("model", choices=("transformer", "bert", "vit", "all"))
-    p.add_argument("--out-dir", type=Path, default=Path("assets/models"))
+    p.add_argument("--out-dir", type=Path, default=Path("explorer/assets/models"))
     p.add_argument("--work-dir", type=Path, default=Path("build/train"), help="checkpoints, to resume from")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=None, help="override the number of training steps")

@@ -1,16 +1,33 @@
-"""Where the bundled models and sample images live: the repository's assets/ folder."""
+"""Where the bundled models, sample images and sample sentences live: `explorer/assets/`,
+package data that travels in the wheel (and in the frozen bundle), found through
+importlib.resources so an editable install, an installed wheel and PyInstaller all agree."""
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
-# explorer/core/assets.py -> the repository root; the app runs from an editable install.
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+def _assets_folder() -> Path:
+    # The package is always installed as plain files (a wheel unpacks; PyInstaller's reader
+    # serves real paths), so the traversable is a file-system path ONNX Runtime can open.
+    return Path(str(files("explorer") / "assets"))
+
+
+ASSETS = _assets_folder()
 MODELS = ASSETS / "models"
 IMAGES = ASSETS / "images"
+SAMPLE_SENTENCES = ASSETS / "samples" / "sentences.txt"
 
 BUNDLED_MODEL = MODELS / "bert.onnx"  # what `attention-explorer` opens with no arguments
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".gif", ".webp")
+
+
+def bundled_models() -> list[Path]:
+    """The bundled model files, the default first, then by name; empty where none are installed."""
+    if not MODELS.is_dir():
+        return []
+    return sorted(MODELS.glob("*.onnx"), key=lambda p: (p != BUNDLED_MODEL, p.name))
 
 
 def sample_images() -> list[Path]:
@@ -18,3 +35,10 @@ def sample_images() -> list[Path]:
     if not IMAGES.is_dir():
         return []
     return sorted(p for p in IMAGES.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def sample_sentences(path: Path = SAMPLE_SENTENCES) -> list[str]:
+    """The bundled sample sentences (the head table's sample batch), one per non-empty line."""
+    if not path.exists():
+        return []
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

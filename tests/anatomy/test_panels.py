@@ -130,8 +130,9 @@ def test_csv_export_holds_every_head(model_paths, make_panel, tmp_path):
 
 
 def test_sample_batch_averages_the_sentences(model_paths, make_panel, qtbot):
+    from explorer.core.assets import sample_sentences
     from explorer.core.head_stats import mean_head_stats
-    from explorer.ui.anatomy.head_table import BATCH, sample_sentences
+    from explorer.ui.anatomy.head_table import BATCH
 
     workspace, panel = make_panel(model_paths["bert"])
     sentences = sample_sentences()

@@ -16,7 +16,7 @@ from export.bundle import model_from_onnx
 
 from .conftest import feeds_for, torch_outputs
 
-BUNDLED = Path(__file__).resolve().parents[2] / "assets" / "models"
+BUNDLED = Path(__file__).resolve().parents[2] / "explorer" / "assets" / "models"
 
 
 def test_an_export_comes_back_with_its_config_and_weights(exported):

@@ -1,4 +1,4 @@
-"""The shipped text models: loaded from assets/models and measured again on fresh held-out data.
+"""The shipped text models: loaded from explorer/assets/models and measured again on fresh held-out data.
 
 Each test skips, saying why, when its asset is missing (`attention-export train transformer`
 and `attention-export train bert` write them).
@@ -13,7 +13,7 @@ import pytest
 from export.data import dates, text
 from export.train import evaluate_text as ev
 
-MODELS = Path(__file__).resolve().parents[2] / "assets" / "models"
+MODELS = Path(__file__).resolve().parents[2] / "explorer" / "assets" / "models"
 FRESH_SEED = 20261127  # not the seed the training runs evaluate with
 
 

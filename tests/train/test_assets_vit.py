@@ -15,11 +15,11 @@ from export.data.shapes import CLASSES, ShapesConfig, generate
 from export.train.vit import evaluate_onnx
 
 ROOT = Path(__file__).resolve().parents[2]
-MODEL = ROOT / "assets" / "models" / "vit.onnx"
-IMAGES = ROOT / "assets" / "images"
+MODEL = ROOT / "explorer" / "assets" / "models" / "vit.onnx"
+IMAGES = ROOT / "explorer" / "assets" / "images"
 FRESH_SEED = (20_240_601, 7)  # a stream neither training nor its held-out set drew from
 
-pytestmark = pytest.mark.skipif(not MODEL.is_file(), reason="assets/models/vit.onnx not trained yet")
+pytestmark = pytest.mark.skipif(not MODEL.is_file(), reason="explorer/assets/models/vit.onnx not trained yet")
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Head statistics: a sortable table of every head, the head-type rules beside it, CSV export.
 
 Clicking a row opens that head in every view (through the shared Selection). The figures are
-over the current input, or averaged over the sample sentences in assets/samples/.
+over the current input, or averaged over the sample sentences in explorer/assets/samples/.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.assets import SAMPLE_SENTENCES, sample_sentences
 from explorer.core.head_stats import (
     COLUMNS,
     HEAD_TYPE_RULES,
@@ -33,16 +34,9 @@ from explorer.core.head_stats import (
 )
 from explorer.core.state.app_state import AppState
 
-SAMPLES = Path(__file__).resolve().parents[3] / "assets" / "samples" / "sentences.txt"
 CURRENT, BATCH = "current input", "sample batch"
 HEADERS = ("layer", "head", *COLUMNS, "types")
 SORT_ROLE = Qt.ItemDataRole.UserRole  # the raw number, so that 10 sorts after 9
-
-
-def sample_sentences(path: Path = SAMPLES) -> list[str]:
-    if not path.exists():
-        return []
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 class HeadStatsModel(QAbstractTableModel):
@@ -113,7 +107,8 @@ class HeadTablePanel(QWidget):
 
         self.source = QComboBox()
         self.source.addItems([CURRENT, BATCH])
-        self.source.setToolTip(f"Statistics of the current input, or averaged over the sentences in {SAMPLES.name}")
+        self.source.setToolTip(
+            f"Statistics of the current input, or averaged over the sentences in {SAMPLE_SENTENCES.name}")
         self.source.currentTextChanged.connect(self._on_source)
         self.export_button = QPushButton("Export CSV…")
         self.export_button.clicked.connect(self.export_dialog)
