@@ -169,6 +169,28 @@ class OutputProjection:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """One figure the model reached, as a person reads it ("masked-token top-1: 34.0 % (unigram
+    baseline 5.6 %)"): written by whoever measured it, shown by the app as it stands."""
+
+    label: str
+    value: float
+    unit: str = ""  # "%": `value` is a fraction shown as a percentage; else a unit shown after it ("s")
+    baseline: float | None = None  # what a trivial rule reaches on the same data
+    baseline_label: str = "baseline"
+
+    def format(self, value: float) -> str:
+        if self.unit == "%":
+            return f"{100 * value:.1f} %"
+        return f"{value:,.4g}" + (f" {self.unit}" if self.unit else "")
+
+    def text(self) -> str:
+        """The value with its unit, and its baseline where there is one: "34.0 % (unigram baseline 5.6 %)"."""
+        shown = self.format(self.value)
+        return shown if self.baseline is None else f"{shown} ({self.baseline_label} {self.format(self.baseline)})"
+
+
+@dataclass(frozen=True)
 class ModelMetadata:
     kind: str
     stacks: dict[str, StackSpec]
@@ -180,7 +202,9 @@ class ModelMetadata:
     labels: tuple[str, ...] = ()
     image: ImageSpec | None = None
     name: str = ""
+    description: str = ""  # one line on what the model shows (the welcome page, the model panel)
     provenance: dict[str, Any] = field(default_factory=dict)
+    figures: tuple[Figure, ...] = ()  # what the model reached, labelled for a reader
     embedding: str | None = None  # initializer name of the token embedding matrix [vocab, d_model]
     patch_embedding: PatchEmbedding | None = None  # vit-classifier: initializer names of the patch embedding
     text_embedding: dict[str, TextEmbedding] = field(default_factory=dict)  # per text ids input
@@ -243,6 +267,8 @@ def _pruned(value: Any) -> Any:
     """`value` with the None entries of its objects left out: optional names are absent, never null."""
     if isinstance(value, dict):
         return {k: _pruned(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_pruned(v) for v in value]
     return value
 
 
@@ -272,3 +298,11 @@ def parse_metadata(text: str | None) -> ModelMetadata:
     from .contract_parsing import parse_metadata as parse  # the contract's own second module, stdlib only
 
     return parse(text)
+
+
+def read_metadata_text(path) -> str | None:
+    """The ``attention_explorer`` metadata JSON of the ONNX file at `path` (None where it has none),
+    read without onnx or ONNX Runtime (explorer/contract_parsing.py)."""
+    from .contract_parsing import read_metadata_text as read
+
+    return read(path)

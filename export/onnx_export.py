@@ -186,6 +186,7 @@ def metadata_for(
     labels: tuple[str, ...] = (),
     image: contract.ImageSpec | None = None,
     provenance: dict | None = None,
+    description: str = "",
 ) -> contract.ModelMetadata:
     """The contract metadata for one of our models; sizes come from its config."""
     model_kind = kinds.for_model(model)
@@ -200,6 +201,7 @@ def metadata_for(
         labels=tuple(labels),
         image=image,
         name=name,
+        description=description,
         # The exact count from PyTorch: the file's initializers hold tied weights once.
         provenance={"parameters": sum(p.numel() for p in model.parameters()), **(provenance or {})},
     )

@@ -4,8 +4,12 @@ importlib.resources so an editable install, an installed wheel and PyInstaller a
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+
+from explorer import contract
 
 
 def _assets_folder() -> Path:
@@ -28,6 +32,31 @@ def bundled_models() -> list[Path]:
     if not MODELS.is_dir():
         return []
     return sorted(MODELS.glob("*.onnx"), key=lambda p: (p != BUNDLED_MODEL, p.name))
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    """A bundled model as the welcome page and the File menu offer it."""
+
+    path: Path
+    name: str  # the metadata's name ("BERT (Python documentation MLM)"), else the file's
+    description: str  # the metadata's one line on what it shows, else why it could not be read
+
+
+def bundled_catalog() -> list[BundledModel]:
+    """Each bundled model with its name and one line, the default first. Read straight from the
+    files' metadata without checking the rest (opening checks it): milliseconds, at start-up."""
+    catalog = []
+    for path in bundled_models():
+        try:
+            data = json.loads(contract.read_metadata_text(path) or "{}")
+        except (contract.ContractError, OSError, ValueError) as exc:
+            catalog.append(BundledModel(path, path.name, f"Its metadata cannot be read: {exc}"))
+            continue
+        if not isinstance(data, dict):
+            data = {}
+        catalog.append(BundledModel(path, str(data.get("name") or path.name), str(data.get("description") or "")))
+    return catalog
 
 
 def sample_images() -> list[Path]:

@@ -113,9 +113,10 @@ class MainWindow(QMainWindow):
 
         self.welcome = WelcomePage()
         self.welcome.open_requested.connect(self.open_dialog)
-        self.welcome.bundled_requested.connect(self.open_bundled)
+        self.welcome.bundled_requested.connect(self.open_in_background)
         self.welcome.recent_requested.connect(self.open_in_background)
-        self.welcome.set_bundled_available(assets.BUNDLED_MODEL.exists(), assets.BUNDLED_MODEL)
+        self.bundled = assets.bundled_catalog()  # names and lines from the files' metadata, in milliseconds
+        self.welcome.set_bundled(self.bundled)
         self.workspace = Workspace(self.state, self.runs)
         self.workspace.message_changed.connect(self._status_message)
         self.state.model_changed.connect(self._show_model)
@@ -279,7 +280,12 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self.open_action = file_menu.addAction("&Open model…", QKeySequence.StandardKey.Open, self.open_dialog)
         self.recent_menu = file_menu.addMenu("Open &Recent")
-        file_menu.addAction("Open the &bundled BERT", lambda: self.open_bundled())
+        bundled_menu = file_menu.addMenu("Open &Bundled Model")
+        for model in self.bundled:
+            action = bundled_menu.addAction(model.name, lambda p=model.path: self.open_in_background(p))
+            action.setToolTip(model.description)
+        bundled_menu.setToolTipsVisible(True)
+        bundled_menu.setEnabled(bool(self.bundled))
         file_menu.addSeparator()
         for action in self.saving.actions():
             file_menu.addAction(action)

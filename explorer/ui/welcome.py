@@ -1,30 +1,42 @@
-"""The page shown while no model is open: open one, open the bundled BERT, or pick a recent file."""
+"""The page shown while no model is open: open a file, one of the bundled models (each by name,
+with a line on what it shows), or a recent file."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QCommandLinkButton,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.core.assets import BundledModel
 
 
 class WelcomePage(QWidget):
     open_requested = Signal()  # "Open model…"
-    bundled_requested = Signal()  # "Open the bundled BERT"
+    bundled_requested = Signal(Path)  # one of the bundled models
     recent_requested = Signal(Path)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         title = QLabel("<h1>Attention Explorer</h1><p>Look inside Transformers: open an ONNX model "
-                       "exported with <code>attention-export</code>, or drop one on this window.</p>")
+                       "exported with <code>attention-export</code> (or a plain Hugging Face export), "
+                       "or drop one on this window.</p>")
         title.setWordWrap(True)
         self.open_button = QPushButton("Open model…")
+        self.open_button.setToolTip("Ctrl+O")
         self.open_button.clicked.connect(self.open_requested)
-        self.bundled_button = QPushButton("Open the bundled BERT")
-        self.bundled_button.clicked.connect(self.bundled_requested)
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
-        buttons.addWidget(self.bundled_button)
         buttons.addStretch(1)
 
         self.message = QLabel()  # why nothing is open: a missing bundled model, a file that failed
@@ -32,8 +44,14 @@ class WelcomePage(QWidget):
         self.message.setStyleSheet("color: #a33;")
         self.message.setVisible(False)
 
+        self._bundled_title = QLabel()
+        self.bundled_column = QVBoxLayout()
+        self.bundled_buttons: list[QCommandLinkButton] = []
+
         self.recent_list = QListWidget()
         self.recent_list.itemActivated.connect(self._on_recent)
+        self.recent_list.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)  # its rows
+        self.recent_list.setMaximumHeight(260)
         self._recent_title = QLabel("<b>Recent models</b>")
 
         column = QVBoxLayout()
@@ -42,14 +60,34 @@ class WelcomePage(QWidget):
         column.addLayout(buttons)
         column.addWidget(self.message)
         column.addSpacing(12)
+        column.addWidget(self._bundled_title)
+        column.addLayout(self.bundled_column)
+        column.addSpacing(12)
         column.addWidget(self._recent_title)
-        column.addWidget(self.recent_list, 3)
+        column.addWidget(self.recent_list)
         column.addStretch(1)  # keeps the page packed at the top when there are no recents
         outer = QHBoxLayout(self)
         outer.addStretch(1)
         outer.addLayout(column, 4)
         outer.addStretch(1)
+        self.set_bundled([])
         self.set_recent([])
+
+    def set_bundled(self, models: list[BundledModel]) -> None:
+        """One button per bundled model: its name, and below it what it shows."""
+        for button in self.bundled_buttons:
+            button.deleteLater()
+        self.bundled_buttons = []
+        for model in models:
+            button = QCommandLinkButton(model.name, model.description)
+            button.setToolTip(str(model.path))
+            button.clicked.connect(lambda _=False, path=model.path: self.bundled_requested.emit(path))
+            self.bundled_column.addWidget(button)
+            self.bundled_buttons.append(button)
+        self._bundled_title.setText(
+            "<b>Bundled models</b> — trained on this project's own data, to start with something real"
+            if models else "<i>No bundled models are installed.</i>"
+        )
 
     def set_recent(self, paths: list[Path]) -> None:
         self.recent_list.clear()
@@ -59,7 +97,8 @@ class WelcomePage(QWidget):
             item.setToolTip(str(path))
             self.recent_list.addItem(item)
         self.recent_list.setVisible(bool(paths))
-        self._recent_title.setText("<b>Recent models</b>" if paths else "<i>No recent models yet.</i>")
+        self._recent_title.setText("<b>Recent models</b> (double-click or Enter opens)" if paths
+                                   else "<i>No recent models yet.</i>")
 
     def _on_recent(self, item: QListWidgetItem) -> None:
         self.recent_requested.emit(item.data(Qt.ItemDataRole.UserRole))
@@ -67,7 +106,3 @@ class WelcomePage(QWidget):
     def set_message(self, text: str) -> None:
         self.message.setText(text)
         self.message.setVisible(bool(text))
-
-    def set_bundled_available(self, available: bool, where: Path) -> None:
-        self.bundled_button.setEnabled(available)
-        self.bundled_button.setToolTip(str(where) if available else f"Not installed: {where} is missing")

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from explorer import contract
 from export.data import text
 from export.layers import sinusoidal_table
 from export.models import Bert, BertConfig
@@ -137,6 +138,20 @@ def evaluate_torch(model: Bert, batches: list[dict[str, np.ndarray]], counts: np
     return masked_figures(np.concatenate(logits), np.concatenate(labels), counts)
 
 
+DESCRIPTION = "Predicts hidden words in Python's documentation: double-click a word to mask it and read its top 5."
+
+
+def figures(provenance: dict) -> tuple[contract.Figure, ...]:
+    """The held-out figures as a reader wants them, from the exported file's own measurement."""
+    return (
+        contract.Figure("masked-token top-1", provenance["top1_onnx"], "%", provenance["baseline_top1_onnx"],
+                        "unigram baseline"),
+        contract.Figure("masked-token top-5", provenance["top5_onnx"], "%", provenance["baseline_top5_onnx"],
+                        "unigram baseline"),
+        contract.Figure("held-out masked tokens", provenance["masked_positions_onnx"]),
+    )
+
+
 def train_bert(
     out_dir: str | Path, work_dir: str | Path, seed: int = 0, steps: int | None = None,
     task: BertTask | None = None, docs: list[text.Document] | None = None, progress: bool = True,
@@ -189,5 +204,6 @@ def train_bert(
             "baseline": "unigram frequency: always the k most frequent training tokens, on the same masked positions",
         },
         measure_onnx=lambda path: {f"{k}_onnx": v for k, v in evaluate_bert(path, held_out, data.counts).items()},
+        figures_of=figures, description=DESCRIPTION,
         name="BERT (Python documentation MLM)", tokenizer_json=data.tokenizer.to_str(), special_tokens=BERT_SPECIAL,
     )

@@ -58,29 +58,36 @@ def finish(
     settings: dict,
     measured_in_torch: dict,
     measure_onnx: Callable[[Path], dict],
+    figures_of: Callable[[dict], tuple[contract.Figure, ...]],
     name_machine: bool = False,
     **metadata: object,
 ) -> dict:
     """Export `run.model` to `out_dir/<name>.onnx` with its queries/keys/values/hidden states and
-    the provenance `describe_run` makes, add `measure_onnx(file)` to it, and save the model with
-    its export information next to its checkpoints. Returns the provenance.
-    `metadata`: metadata_for's name, tokenizer_json, special_tokens, labels, image."""
+    the provenance `describe_run` makes, add `measure_onnx(file)` to it and the labelled
+    `figures_of(provenance)` plus the training time, and save the model with its export
+    information next to its checkpoints. Returns the provenance.
+    `metadata`: metadata_for's name, description, tokenizer_json, special_tokens, labels, image."""
     provenance = describe_run(run, about, settings, measured_in_torch, name_machine)
     out = exported_file(out_dir, run.name)
     meta = metadata_for(run.model, provenance=provenance, **metadata)
     provenance.update(meta.provenance)  # metadata_for adds the exact parameter count
     export_onnx(run.model, meta, out, internals=True)
     provenance.update(measure_onnx(out))
-    meta = set_provenance(out, provenance)
+    figures = (*figures_of(provenance), training_time(provenance))
+    meta = rewrite_metadata(out, provenance=provenance, figures=figures)
     save_model(run.model, run.checkpoint_dir / "model.safetensors", extra={EXPORT_INFO: export_info(meta)})
     return provenance
 
 
-def set_provenance(path: str | Path, provenance: dict) -> contract.ModelMetadata:
-    """Rewrite the provenance in an exported file's metadata, leaving the graph as it is."""
+def training_time(provenance: dict) -> contract.Figure:
+    return contract.Figure(f"training time ({provenance['steps']:,} steps)", provenance["train_seconds"], "s")
+
+
+def rewrite_metadata(path: str | Path, **fields: object) -> contract.ModelMetadata:
+    """Replace metadata `fields` (provenance, figures...) in an exported file, leaving the graph as it is."""
     proto = onnx.load(str(path))
     entry = next(p for p in proto.metadata_props if p.key == contract.METADATA_KEY)
-    meta = dataclasses.replace(contract.parse_metadata(entry.value), provenance=provenance)
+    meta = dataclasses.replace(contract.parse_metadata(entry.value), **fields)
     entry.value = meta.to_json()
     onnx.save_model(proto, str(path), save_as_external_data=False)
     return meta

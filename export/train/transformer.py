@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from explorer import contract
 from export.data import dates
 from export.models import Transformer, TransformerConfig
 from export.tokenizer import SEQ2SEQ_SPECIAL, character_level
@@ -89,6 +90,21 @@ def evaluate_torch(model: Transformer, tokenizer, examples: list[dates.DateExamp
     }
 
 
+DESCRIPTION = ("Rewrites dates as people write them in ISO 8601, step by step: cross-attention shows which "
+               "source characters each output character reads.")
+
+
+def figures(provenance: dict) -> tuple[contract.Figure, ...]:
+    """The held-out figures as a reader wants them, from the exported file's own measurement."""
+    alignment = provenance["alignment_onnx"]
+    return (
+        contract.Figure(f"exact match on {provenance['held_out_dates']:,} held-out dates",
+                        provenance["exact_match_onnx"], "%"),
+        contract.Figure("cross-attention on the right field (year, month, day)", alignment["all"], "%",
+                        alignment["uniform"], "uniform attention"),
+    )
+
+
 def train_transformer(
     out_dir: str | Path, work_dir: str | Path, seed: int = 0, steps: int | None = None,
     task: DateTask | None = None, progress: bool = True,
@@ -143,6 +159,6 @@ def train_transformer(
             "exact_match_torch": torch_figures["exact_match"],
             "alignment_torch": torch_figures["alignment"],
         },
-        measure_onnx=measure_onnx,
+        measure_onnx=measure_onnx, figures_of=figures, description=DESCRIPTION,
         name="Date normaliser (Transformer)", tokenizer_json=tokenizer.to_str(), special_tokens=SEQ2SEQ_SPECIAL,
     )

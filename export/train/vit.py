@@ -164,6 +164,19 @@ def evaluate_onnx(path: str | Path, shapes: ShapeBatch, chunk: int = 250) -> dic
     return score(np.concatenate(logits), np.concatenate(attentions, axis=1), shapes, spec)
 
 
+DESCRIPTION = ("Tells six shapes apart in small images: drop an image to see which patches [CLS] attends to, "
+               "and how the class changes when you hide them.")
+
+
+def figures(provenance: dict) -> tuple[contract.Figure, ...]:
+    """The held-out figures as a reader wants them, from the exported file's own measurement."""
+    return (
+        contract.Figure("held-out accuracy", provenance["accuracy_onnx"], "%", 1 / len(CLASSES), "chance"),
+        contract.Figure("pointing game (rollout's top patch on the shape)", provenance["pointing_game_onnx"], "%",
+                        provenance["centre_baseline"], "centre-patch baseline"),
+    )
+
+
 def train_vit(
     out_dir: str | Path,
     work_dir: str | Path,
@@ -216,7 +229,7 @@ def train_vit(
             "accuracy_torch": torch_figures["accuracy"],
             "pointing_game_torch": torch_figures["pointing_game"],
         },
-        measure_onnx=measure_onnx,
+        measure_onnx=measure_onnx, figures_of=figures, description=DESCRIPTION,
         name_machine=True,
         name="Shapes classifier (ViT)", labels=CLASSES, image=image_spec_for(recipe.model),
     )

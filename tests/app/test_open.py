@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,8 @@ def test_open_by_path_names_the_file_and_fills_the_model_panel(window, bert_path
     spec = window.model.meta.stacks["encoder"]
     assert f"{spec.layers} layers × {spec.heads} heads" in model_rows["Stacks"]
     assert f"{window.model.parameters:,}" in model_rows["Parameters"]
-    assert window.model_panel.sections["Provenance"]["source"] == "untrained"
+    assert window.model_panel.sections["Where it came from"]["Source"] == "untrained"
+    assert "Figures" not in window.model_panel.sections  # an untrained model reached none
 
     result = wait_for_result(window)
     encoded = TextEncoder(window.model.meta.tokenizer).encode("apple orange")
@@ -57,8 +59,44 @@ def test_open_by_path_names_the_file_and_fills_the_model_panel(window, bert_path
     assert result.tokens["input_ids"] == encoded.tokens
 
 
+def test_the_bundled_model_shows_its_figures_labelled_and_its_metadata_behind_details(window, qtbot):
+    from explorer.core.assets import BUNDLED_MODEL
+
+    assert window.open_path(BUNDLED_MODEL)
+    panel, meta = window.model_panel, window.model.meta
+    figures = panel.sections["Figures"]
+    top1 = meta.provenance["top1_onnx"], meta.provenance["baseline_top1_onnx"]
+    assert figures["masked-token top-1"] == f"{100 * top1[0]:.1f} % (unigram baseline {100 * top1[1]:.1f} %)"
+    assert top1[0] > 3 * top1[1]  # what the figure says is what the file measured, and it beats the baseline
+    assert panel.sections["Model"]["Shows"] == meta.description != ""
+    assert panel.sections["Where it came from"]["Data"] == meta.provenance["data"]
+
+    assert not panel.details.isVisibleTo(panel)  # raw metadata only on request
+    panel.details_toggle.click()
+    assert panel.details.isVisibleTo(panel)
+    raw = json.loads(panel.details.toPlainText())
+    assert raw["provenance"] == meta.provenance and raw["kind"] == meta.kind
+    assert raw["tokenizer"].startswith("<tokenizers JSON")  # not a wall of vocabulary
+
+
 # Qt 6.12 marks QDragEnterEvent's only constructor (it takes a QPoint) as deprecated.
 @pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent:DeprecationWarning")
+def test_the_welcome_page_and_the_file_menu_offer_each_bundled_model_by_name(window, wait_for_model):
+    from explorer.core.assets import bundled_catalog
+
+    catalog = bundled_catalog()
+    buttons = window.welcome.bundled_buttons
+    assert [b.text() for b in buttons] == [m.name for m in catalog] and len(buttons) == 3
+    assert all(b.description() == m.description != "" for b, m in zip(buttons, catalog, strict=True))
+    menu = next(a.menu() for a in window.menuBar().actions()[0].menu().actions() if a.menu()
+                and "Bundled" in a.text())
+    assert [a.text() for a in menu.actions()] == [m.name for m in catalog]
+
+    vit = next(m for m in catalog if m.path.name == "vit.onnx")
+    buttons[catalog.index(vit)].click()
+    assert wait_for_model(window, vit.path).meta.kind == "vit-classifier"
+
+
 def test_drag_and_drop_accepts_onnx_files_only(window, bert_path, tmp_path, wait_for_model, wait_for_result):
     picture = tmp_path / "cat.png"
     picture.write_bytes(b"not a model")

@@ -21,7 +21,8 @@ pytestmark = [
 
 def test_the_window_opens_runs_and_draws_under_xvfb(bert_path, tmp_path):
     shot = tmp_path / "window.png"
-    env = {**os.environ, "QT_QPA_PLATFORM": "xcb"}
+    # Its settings (the recent files) under tmp_path: a test never writes into the user's.
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "XDG_CONFIG_HOME": str(tmp_path / "config")}
     done = subprocess.run(
         ["xvfb-run", "-a", "-s", "-screen 0 1400x1000x24",
          sys.executable, "-m", "explorer.app", str(bert_path), "--text", "the cat sat", "--screenshot", str(shot)],

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from explorer import contract
@@ -102,12 +103,55 @@ def _broken(base: dict, path: str, value) -> str:
         (valid_vit, "image.class_token", False, "names a 'class_token', but image.class_token says the model has none"),
         (valid_bert, "patch_embedding", {"weight": "w", "positions": "p"},
          "'patch_embedding' belongs to a vit-classifier, not a bert-mlm model"),
+        (valid_bert, "figures", {"top-1": 0.3}, "'figures' must be a list of objects"),
+        (valid_bert, "figures", [{"value": 0.3}], "figures[0]: missing required field 'label'"),
+        (valid_bert, "figures", [{"label": "top-1", "value": "34 %"}], "figures[0]: field 'value' must be int or"),
+        (valid_bert, "figures", [{"label": "top-1", "value": 0.3, "baseline": True}], "field 'baseline' must be"),
+        (valid_bert, "figures", [{"label": "top-1", "value": 0.3, "unit": 1}], "field 'unit' must be str"),
     ],
 )
 def test_broken_metadata_is_rejected_with_a_clear_message(base, path, value, message):
     with pytest.raises(contract.ContractError) as info:
         contract.parse_metadata(_broken(base(), path, value))
     assert message in str(info.value)
+
+
+def test_figures_read_as_a_person_reads_them_and_round_trip():
+    data = {**valid_bert(), "description": "Predicts hidden words.", "figures": [
+        {"label": "masked-token top-1", "value": 0.34, "unit": "%", "baseline": 0.0562, "baseline_label": "unigram"},
+        {"label": "training time", "value": 239.3, "unit": "s"},
+        {"label": "held-out tokens", "value": 5639},
+    ]}
+    meta = contract.parse_metadata(json.dumps(data))
+    assert [f.text() for f in meta.figures] == ["34.0 % (unigram 5.6 %)", "239.3 s", "5,639"]
+    assert meta.description == "Predicts hidden words."
+    assert contract.parse_metadata(meta.to_json()) == meta
+    assert "null" not in meta.to_json()  # a figure without a baseline has none written
+
+
+def test_metadata_is_read_straight_from_a_file_without_onnx(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    proto = onnx.helper.make_model(onnx.helper.make_graph(
+        [onnx.helper.make_node("Identity", ["x"], ["y"])], "g",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [2])],
+        [onnx.numpy_helper.from_array(np.zeros(50_000, np.float32), "big")]))  # a graph to skip
+    plain = tmp_path / "plain.onnx"
+    onnx.save(proto, str(plain))
+    assert contract.read_metadata_text(plain) is None
+    text = json.dumps(valid_bert())
+    onnx.helper.set_model_props(proto, {"other": "x", contract.METADATA_KEY: text})
+    ours = tmp_path / "ours.onnx"
+    onnx.save(proto, str(ours))
+    assert contract.read_metadata_text(ours) == text
+    cut = tmp_path / "cut.onnx"
+    cut.write_bytes(ours.read_bytes()[:1000])
+    with pytest.raises(contract.ContractError, match="cut short"):
+        contract.read_metadata_text(cut)
+    words = tmp_path / "notes.onnx"
+    words.write_text("these are not the weights you are looking for\n" * 20)
+    with pytest.raises(contract.ContractError, match="notes.onnx is"):
+        contract.read_metadata_text(words)
 
 
 @pytest.mark.parametrize("text", [None, "", "[1, 2]", "{oops"])

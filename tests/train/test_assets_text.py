@@ -101,3 +101,19 @@ def test_assets_fit_the_size_budget():
     if missing:
         pytest.skip(f"assets missing: {missing}")
     assert sum(p.stat().st_size for p in paths) <= 20e6
+
+
+@pytest.mark.parametrize("name", ["transformer", "bert", "vit"])
+def test_each_asset_labels_the_figures_its_provenance_measured(name):
+    """The figures the app shows are the ones the training measured in ONNX Runtime, labelled by
+    the pipeline's own `figures` (and its training time); each file says in one line what it shows."""
+    import importlib
+
+    from explorer import contract
+    from export.train.finish import training_time
+
+    meta = contract.parse_metadata(contract.read_metadata_text(_asset(f"{name}.onnx")))
+    pipeline = importlib.import_module(f"export.train.{name}")
+    assert meta.figures == (*pipeline.figures(meta.provenance), training_time(meta.provenance))
+    assert meta.description == pipeline.DESCRIPTION
+    assert all(f.baseline is None or f.value > f.baseline for f in meta.figures)  # each beats its baseline
