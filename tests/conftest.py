@@ -12,9 +12,13 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before pytest-qt makes the QApplication
+# Bug reports the app writes (explorer.core.reports) go to a folder of the session's, never the user's.
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="attention-explorer-state-")
 
 import pytest  # noqa: E402
 
@@ -112,6 +116,38 @@ def window(qtbot, settings):
     qtbot.addWidget(window)
     yield window
     window.workspace.shutdown()
+
+
+@pytest.fixture
+def wait_for_model(qtbot):
+    """wait_for_model(window, path): wait until a background open has shown the model at `path`."""
+
+    def wait(window, path: Path, timeout: int = 10_000):
+        qtbot.waitUntil(lambda: window.model is not None and window.model.path == Path(path).resolve()
+                        and not window.opening.busy, timeout=timeout)
+        return window.model
+
+    return wait
+
+
+@pytest.fixture
+def gated_open(monkeypatch):
+    """Opening waits for `gate` to be set, and notes the thread it ran on and the path it opened."""
+    from explorer.core.state import app_state as opening_module  # where the window's opens happen
+
+    real_open = opening_module.open_model
+    gate = threading.Event()
+    calls = []
+
+    def open_model(path, provider="cpu"):
+        calls.append((path.name, threading.current_thread() is threading.main_thread()))
+        if not gate.wait(timeout=10):
+            raise TimeoutError("the test never let the opening go on")
+        return real_open(path, provider)
+
+    monkeypatch.setattr(opening_module, "open_model", open_model)
+    yield gate, calls
+    gate.set()  # a test that failed early must not keep the worker waiting
 
 
 @pytest.fixture

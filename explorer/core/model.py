@@ -9,7 +9,6 @@ what is wrong with the file and what to do about it.
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -184,8 +183,6 @@ def count_file_weights(path: Path) -> int:
 
 
 def _summary(exc: BaseException) -> str:
-    """ONNX Runtime's message without its "[ONNXRuntimeError] : 7 : INVALID_PROTOBUF :" prefix.
-    The whole message goes to stderr, for a bug report."""
+    """ONNX Runtime's message without its "[ONNXRuntimeError] : 7 : INVALID_PROTOBUF :" prefix."""
     text = str(exc).strip() or type(exc).__name__
-    print(f"attention-explorer: {type(exc).__name__}: {text}", file=sys.stderr)
     return text.splitlines()[0].split(" : ")[-1].strip()

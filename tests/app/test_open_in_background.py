@@ -3,31 +3,8 @@ newest of several opens, and says why a file could not be opened."""
 
 from __future__ import annotations
 
-import threading
-
-import pytest
-
-from explorer.core.state import app_state as opening_module  # where the window's opens happen
 from explorer.core.text import TextEncoder
 from explorer.ui.main_window import MainWindow
-
-
-@pytest.fixture
-def gated_open(monkeypatch):
-    """Opening waits for `gate` to be set, and notes the thread it ran on and the path it opened."""
-    real_open = opening_module.open_model
-    gate = threading.Event()
-    calls = []
-
-    def open_model(path, provider="cpu"):
-        calls.append((path.name, threading.current_thread() is threading.main_thread()))
-        if not gate.wait(timeout=10):
-            raise TimeoutError("the test never let the opening go on")
-        return real_open(path, provider)
-
-    monkeypatch.setattr(opening_module, "open_model", open_model)
-    yield gate, calls
-    gate.set()  # a test that failed early must not keep the worker waiting
 
 
 def test_opening_runs_off_the_gui_thread_with_a_busy_indicator(qtbot, window, bert_path, gated_open,

@@ -22,6 +22,7 @@ from explorer.core.errors import RunError
 from explorer.core.kinds import Kind, kind_of
 from explorer.core.masking import TokenEdits
 from explorer.core.model import LoadedModel, ModelOpenError, open_model
+from explorer.core.probe import checked_runner
 from explorer.core.result import RunResult
 from explorer.core.runner import Runner
 from explorer.core.state.events import Event
@@ -32,6 +33,12 @@ from explorer.core.text import EmptyTextError
 
 # What people can act on: shown as they are. Anything else is a bug: shown with its type.
 RUN_ERRORS = (RunError, EmptyTextError)
+
+
+def opened(path: Path, provider: str) -> tuple[LoadedModel, Runner]:
+    """The model at `path` and its runner, checked by a probe run before anything is replaced."""
+    model = open_model(path, provider)
+    return model, checked_runner(model)
 
 
 class AppState:
@@ -55,6 +62,7 @@ class AppState:
         self.opening.result_ready.connect(self._on_opened)
         self.opening.failed.connect(self._on_open_failed)
         self._opening: tuple[Path, str | None] | None = None  # the newest background open: path, text
+        self._typed_while_opening = False  # text set during a background open is what the new model runs on
 
         self.model: LoadedModel | None = None
         self.runner: Runner | None = None
@@ -78,19 +86,19 @@ class AppState:
         """Open the model at `path` in the background, then show it, run on `text`; of several opens
         in a row only the newest is shown. A failure is an `open_failed` and keeps what was open."""
         path, provider = Path(path), self.provider
-        self._opening = (path, text)
-        self.opening.request(lambda: open_model(path, provider))
+        self._opening, self._typed_while_opening = (path, text), False
+        self.opening.request(lambda: opened(path, provider))
 
     def open_now(self, path: str | Path, text: str | None = None) -> bool:
         """Open on this thread (a background open under way is dropped); True when it opened."""
         self.opening.cancel()
         self._opening = None
         try:
-            model = open_model(path, self.provider)
+            model, runner = opened(Path(path), self.provider)
         except ModelOpenError as exc:
             self.open_failed.emit(Path(path), str(exc))
             return False
-        self.set_model(model, text)
+        self.set_model(model, text, runner)
         return True
 
     @property
@@ -98,10 +106,13 @@ class AppState:
         """The file a background open is reading, if any."""
         return self._opening[0] if self._opening else None
 
-    def _on_opened(self, model: LoadedModel) -> None:
+    def _on_opened(self, model_and_runner: tuple[LoadedModel, Runner]) -> None:
         _, text = self._opening
+        if self._typed_while_opening and self.text.strip():
+            text = self.text  # typed while it opened: meant for this model, whatever its kind
         self._opening = None
-        self.set_model(model, text)
+        model, runner = model_and_runner
+        self.set_model(model, text, runner)
 
     def _on_open_failed(self, message: str) -> None:
         path, _ = self._opening
@@ -114,15 +125,16 @@ class AppState:
         if self.model is not None:
             self.open(self.model.path, self.text)
 
-    def set_model(self, model: LoadedModel, text: str | None = None) -> None:
+    def set_model(self, model: LoadedModel, text: str | None = None, runner: Runner | None = None) -> None:
         """Show `model` and run it: on `text`, else on the text there is where it suits the model (a
-        model of the same kind), else on the kind's sample. An image model waits for a picture."""
+        model of the same kind), else on the kind's sample. An image model waits for a picture.
+        `runner`: the one `opened` checked the model with (else one is made)."""
         self.runs.cancel()
         kind = kind_of(model.meta)
         same_kind = self.kind is kind
         if text is None and not (same_kind and self.text.strip()):
             text = kind.sample_text  # a fresh start, or another kind's text would make no sense
-        self.model, self.runner, self.kind = model, Runner(model), kind
+        self.model, self.runner, self.kind = model, runner or Runner(model), kind
         self.text = self.text if text is None else text
         self.edits, self.picture, self.hidden = {}, None, frozenset()
         self.requested = self.run = self.shown = self.decoder = self._baseline = None
@@ -138,6 +150,7 @@ class AppState:
         """New text, not run yet (request_run runs it). Token edits belong to the text they were made on."""
         if text != self.text:
             self.text, self.edits = text, {}
+            self._typed_while_opening = self._opening is not None
 
     def toggle_hidden(self, ids_input: str, index: int) -> None:
         """Hide token `index` as a key (its attention mask 0), or show it again; runs at once."""
