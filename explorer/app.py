@@ -176,6 +176,9 @@ def snapshot(out: Path, model_path: Path, text: str | None, provider: str, view_
     if errors:
         print(f"attention-explorer: error: {errors[0]}", file=sys.stderr)
         return 1
+    # What the window would show above the views: a provider fallback, a text cut to the model's length.
+    for notice in (*state.model.notices, *state.shown.notices):
+        print(f"attention-explorer: note: {notice}", file=sys.stderr)
 
     from explorer.ui import render
     from explorer.ui.view_tabs import VIEW_CLASSES
@@ -188,6 +191,9 @@ def snapshot(out: Path, model_path: Path, text: str | None, provider: str, view_
         view.resize(*size)
         view.show()
         app.processEvents()
+        if (view.width(), view.height()) != size:  # below the view's smallest size
+            print(f"attention-explorer: note: the {view_name} view is at least {view.width()} x {view.height()} "
+                  f"pixels; the snapshot is that size, not {size[0]} x {size[1]}.", file=sys.stderr)
         render.save_image(view, out)
     except (KeyError, ValueError, OSError) as exc:
         print(f"attention-explorer: error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
@@ -232,15 +238,28 @@ def _parse_size(text: str) -> tuple[int, int]:
         width, height = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise ValueError(f"--size takes WIDTHxHEIGHT in pixels, e.g. 1200x800, not {text!r}") from None
+    if width <= 0 or height <= 0:
+        raise ValueError(f"--size takes a positive width and height, e.g. 1200x800, not {text!r}")
     return width, height
 
 
+# Qt warnings that say nothing to a user: the offscreen platform (--snapshot) cannot pass size hints.
+QUIET_QT_WARNINGS = ("This plugin does not support propagateSizeHints()",)
+
+
+def _qt_message(mode, context, message: str) -> None:
+    if message not in QUIET_QT_WARNINGS:
+        print(message, file=sys.stderr)
+
+
 def _application():
+    from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from explorer.desktop import APP_ID, icon_path
 
+    qInstallMessageHandler(_qt_message)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Attention Explorer")
     app.setOrganizationName("attention-explorer")

@@ -6,9 +6,13 @@ from dataclasses import dataclass
 
 from tokenizers import Tokenizer
 
+EMPTY_TEXT = "The text is empty: type a sentence to see how the model attends over it."
+NO_TOKENS = ("The text gives no tokens: the tokenizer drops every character in it (control or formatting "
+             "characters). Type a sentence to see how the model attends over it.")
+
 
 class EmptyTextError(ValueError):
-    """The text gives no tokens of its own (only the special tokens the model adds around it)."""
+    """The text is blank, or gives no tokens of its own (only the special tokens the model adds around it)."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,12 @@ class Encoded:
             return None
         kept = len(self.ids)
         return f"Input cut at {kept} tokens: the model takes at most {kept}; the text gives {self.full_length}."
+
+
+def readable(text: str) -> str:
+    """`text` as the tokenizers library takes it: a lone surrogate (half of a UTF-16 pair, which a
+    paste of broken data can bring) becomes U+FFFD; well-formed pairs stay the characters they are."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 class TextEncoder:
@@ -51,9 +61,12 @@ class TextEncoder:
 
     def encode(self, text: str) -> Encoded:
         """Raise EmptyTextError when the text has no tokens besides the special ones."""
+        text = readable(text)
+        if not text.strip():
+            raise EmptyTextError(EMPTY_TEXT)
         full = self._full.encode(text)
         if not any(not special for special in full.special_tokens_mask):
-            raise EmptyTextError("The text is empty: type a sentence to see how the model attends over it.")
+            raise EmptyTextError(NO_TOKENS)
         fits = self.max_positions is None or len(full.ids) <= self.max_positions
         encoding = full if fits else self._cut.encode(text)
         return Encoded(tuple(encoding.ids), tuple(encoding.tokens), len(full.ids))

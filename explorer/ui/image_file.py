@@ -49,9 +49,10 @@ def read_image(path: str | Path) -> QImage:
         )
     image = reader.read()
     if image.isNull():
+        kind = bytes(reader.format()).decode().upper()
         raise ImageReadError(
-            f"{name} looks like a {bytes(reader.format()).decode().upper() or 'image'} file but could not be "
-            f"decoded: it may be truncated or corrupt ({reader.errorString()})."
+            f"{name} looks like {f'a {kind} file' if kind else 'an image'} but could not be decoded: "
+            f"it may be truncated or corrupt ({reader.errorString()})."
         )
     return image
 

@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Callable
 from typing import Protocol
 
+from explorer.core.reports import write_report
 from explorer.core.state.events import Event
 
 Job = Callable[[], object]
@@ -23,14 +24,17 @@ Job = Callable[[], object]
 
 def execute(job: Job, user_errors: tuple[type[Exception], ...], what: str) -> tuple[object, str | None]:
     """(result, None) when `job` worked, (None, message) when it raised. `user_errors` are shown as
-    they are; anything else is a bug: named with its type, its traceback printed to stderr."""
+    they are; anything else is a bug: named with its type, its traceback printed to stderr and
+    written to a report file the message names."""
     try:
         return job(), None
     except user_errors as exc:
         return None, str(exc)
-    except Exception as exc:  # noqa: BLE001 - the app stays up and says what went wrong
+    except Exception as exc:  # noqa: BLE001 - the last resort: the app stays up and says what went wrong
         traceback.print_exc(file=sys.stderr)
-        return None, f"{what} failed ({type(exc).__name__}: {exc})."
+        report = write_report(exc, what)
+        where = f"a report to attach is in {report}" if report else "no report could be written"
+        return None, f"{what} failed ({type(exc).__name__}: {exc}). This is a bug in Attention Explorer: {where}."
 
 
 class Lane(Protocol):
