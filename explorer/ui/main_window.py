@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from explorer.core import assets
 from explorer.core.model import LoadedModel, cuda_available
 from explorer.core.state.app_state import AppState
-from explorer.ui.image_file import image_suffixes
+from explorer.ui.drops import dropped_images, onnx_paths, refused_drop
 from explorer.ui.model_panel import ModelPanel
 from explorer.ui.recents import MAX_RECENT, RecentFiles, default_settings
 from explorer.ui.run_controller import RunController
@@ -63,31 +63,6 @@ SHORTCUTS = """<table>
 </table>"""
 
 
-def onnx_paths(urls: list[QUrl]) -> list[Path]:
-    """The local .onnx files among dragged URLs."""
-    return [Path(u.toLocalFile()) for u in urls if u.isLocalFile() and u.toLocalFile().lower().endswith(".onnx")]
-
-
-CHECKPOINT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
-
-
-def refused_drop(urls: list[QUrl], takes_images: bool, opening: bool, model_name: str | None) -> str:
-    """Why the window will not take these dragged files: a sentence for the status bar."""
-    files = [Path(u.toLocalFile()) for u in urls if u.isLocalFile()]
-    if not files:
-        return "Only files can be dropped here: an .onnx model, or images on an image model."
-    path = files[0]
-    if path.suffix.lower() in CHECKPOINT_SUFFIXES:
-        return (f"{path.name} holds PyTorch weights, not an ONNX model: import its Hugging Face folder with "
-                "\"attention-export hf FOLDER --out MODEL.onnx\", then drop the .onnx here.")
-    if path.suffix.lower().lstrip(".") in image_suffixes() and not takes_images:
-        if opening:
-            return f"{path.name} is an image; a model is still opening: drop it again once the model is open."
-        reads = f"the open model ({model_name}) reads text" if model_name else "no model is open"
-        return f"{path.name} is an image and {reads}: open an image model (a vit-classifier .onnx) first."
-    return f"{path.name} is not an ONNX model: Attention Explorer opens .onnx files (and images on an image model)."
-
-
 class MainWindow(QMainWindow):
     model_opened = Signal(object)  # the LoadedModel now shown
     open_failed = Signal(str)  # why a file could not be opened (also shown in the window)
@@ -109,6 +84,7 @@ class MainWindow(QMainWindow):
             self.open_in_background(model, text)
         self.recents = RecentFiles(settings if settings is not None else default_settings(), self)
         self.setAcceptDrops(True)
+        self._pending_images: list[Path] = []  # dropped while a model was opening
         self.resize(*DEFAULT_SIZE)
 
         self.welcome = WelcomePage()
@@ -197,9 +173,11 @@ class MainWindow(QMainWindow):
         self.model_dock.setVisible(True)
         self._update_title()
         self._sync_provider_menu()
+        self._take_pending_images(model)
         self.model_opened.emit(model)
 
     def _open_failed(self, path: Path, message: str) -> None:
+        self._pending_images = []  # dropped for the model that did not open
         self.show_message(message)
         if not path.exists():
             self.recents.remove(path)
@@ -237,7 +215,7 @@ class MainWindow(QMainWindow):
     # -- drag and drop --------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
         urls = event.mimeData().urls()
-        if onnx_paths(urls) or (self._takes_images() and any(u.isLocalFile() for u in urls)):
+        if onnx_paths(urls) or self._image_files(urls):
             event.acceptProposedAction()
         else:
             self._refuse_drop(urls)
@@ -248,22 +226,41 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
         urls = event.mimeData().urls()
-        paths = onnx_paths(urls)
-        others = [Path(u.toLocalFile()) for u in urls if u.isLocalFile() and Path(u.toLocalFile()) not in paths]
-        if not paths and not (others and self._takes_images()):
+        paths, images = onnx_paths(urls), self._image_files(urls)
+        if not paths and not images:
             self._refuse_drop(urls)
             event.ignore()
             return
         event.acceptProposedAction()
         if paths:
             self.open_in_background(paths[0], self.workspace.text() or None)
+        elif self.state.opening_path is not None:  # taken once the model is open, if it takes images
+            self._pending_images = images
+            self._status_message(f"{images[0].name} is taken once {self.state.opening_path.name} is open.")
         else:
-            self.workspace.open_images(others)  # the image page reads them, or says why it cannot
+            self.workspace.open_images(images)  # the image page reads them, or says why it cannot
+
+    def _image_files(self, urls: list[QUrl]) -> list[Path]:
+        """The dropped files an image model's page would read: any local file but a model, while an
+        image model is open or a model is opening (what it takes is known once it is open)."""
+        return dropped_images(urls) if self._takes_images() or self.state.opening_path is not None else []
+
+    def _take_pending_images(self, model: LoadedModel) -> None:
+        images, self._pending_images = self._pending_images, []
+        if not images:
+            return
+        if self._takes_images():
+            self.workspace.open_images(images)
+        else:
+            # In the bar above the workspace, which stays until the next open: the status bar's
+            # message gives way to the first run's.
+            self.show_message(" ".join((*model.notices, f"{images[0].name} was not used: {model.name} reads text, "
+                                        "not images.")))
 
     def _refuse_drop(self, urls: list[QUrl]) -> None:
         """Say in the status bar, while the files are dragged over the window, why it will not take them."""
         name = self.model.name if self.model is not None else None
-        self._status_message(refused_drop(urls, self._takes_images(), self.state.opening_path is not None, name))
+        self._status_message(refused_drop(urls, self._takes_images(), name))
 
     def _takes_images(self) -> bool:
         """Whether dropped files other than models go to an image model's page."""
