@@ -35,8 +35,10 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, internals: bool =
         labels=tuple(info.get("labels", ())),
         image=image,
         provenance=info.get("provenance"),
+        description=info.get("description", ""),
     )
-    return export_onnx(model, meta, out, internals=internals)
+    figures = tuple(contract.Figure(**figure) for figure in info.get("figures", ()))
+    return export_onnx(model, dataclasses.replace(meta, figures=figures), out, internals=internals)
 
 
 def export_info(meta: contract.ModelMetadata) -> dict:
@@ -48,6 +50,8 @@ def export_info(meta: contract.ModelMetadata) -> dict:
         "labels": list(meta.labels),
         "image": dataclasses.asdict(meta.image) if meta.image else None,
         "provenance": meta.provenance,
+        "description": meta.description,
+        "figures": [dataclasses.asdict(figure) for figure in meta.figures],
     }
 
 
