@@ -121,7 +121,7 @@ def _start_session(
             try:
                 session = _session(source, [CUDA, CPU])
             except Exception as exc:  # noqa: BLE001 - any CUDA start failure means: run on the CPU
-                notices.append(f"The CUDA provider could not start ({_summary(exc)}); running on the CPU.")
+                notices.append(f"The CUDA provider could not start ({error_summary(exc)}); running on the CPU.")
             else:
                 if CUDA in session.get_providers():
                     return session, notices
@@ -132,7 +132,7 @@ def _start_session(
         return _session(source, [CPU]), notices
     except Exception as exc:  # noqa: BLE001 - ORT raises its own types for bad protobuf, bad graphs...
         raise ModelOpenError(
-            f"{path.name} is not an ONNX model that ONNX Runtime can read ({_summary(exc)})."
+            f"{path.name} is not an ONNX model that ONNX Runtime can read ({error_summary(exc)})."
         ) from None
 
 
@@ -182,7 +182,8 @@ def count_file_weights(path: Path) -> int:
     )
 
 
-def _summary(exc: BaseException) -> str:
-    """ONNX Runtime's message without its "[ONNXRuntimeError] : 7 : INVALID_PROTOBUF :" prefix."""
+def error_summary(exc: BaseException) -> str:
+    """The first line of an error's message, without ONNX Runtime's "[ONNXRuntimeError] : 7 :
+    INVALID_PROTOBUF :" prefix: the part a person can read."""
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0].split(" : ")[-1].strip()

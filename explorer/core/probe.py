@@ -14,7 +14,7 @@ import numpy as np
 
 from explorer import contract
 from explorer.core.errors import RunError
-from explorer.core.model import LoadedModel, ModelOpenError
+from explorer.core.model import LoadedModel, ModelOpenError, error_summary
 from explorer.core.runner import Runner, patch_tokens
 
 PROBE_TEXT = "The probe: 42 words, ünïcödé and ☃."  # a snowman no small vocabulary holds
@@ -28,13 +28,13 @@ def checked_runner(model: LoadedModel) -> Runner:
     try:
         runner = Runner(model)
     except Exception as exc:  # noqa: BLE001 - tokenizers raises plain Exceptions for a bad JSON
-        raise ModelOpenError(f"{name}: the tokenizer in its metadata cannot be read ({_first_line(exc)}).") from None
+        raise ModelOpenError(f"{name}: the tokenizer in its metadata cannot be read ({error_summary(exc)}).") from None
     for ids_input, encoder in runner.encoders.items():
         try:
             encoder.encode(PROBE_TEXT)
         except Exception as exc:  # noqa: BLE001 - a tokenizer that fails here fails on a person's text too
             raise ModelOpenError(f"{name}: its tokenizer for {ids_input} cannot encode text "
-                                 f"({_first_line(exc)}); a WordPiece vocabulary needs its unknown token.") from None
+                                 f"({error_summary(exc)}); a WordPiece vocabulary needs its unknown token.") from None
     last = runner.encoders.get(meta.sequence_inputs[-1][0])  # the target's, for a seq2seq model's bos/eos
     for role in contract.KIND_SPECS[meta.kind].special_tokens:
         token = meta.special_tokens[role]
@@ -109,6 +109,3 @@ def _logits_shape(meta: contract.ModelMetadata, lengths: dict[str, int]) -> tupl
         return (1, len(meta.labels))
     return (1, lengths[meta.sequence_inputs[-1][0]], None)
 
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip() or type(exc).__name__).splitlines()[0]

@@ -17,7 +17,7 @@ from explorer import contract
 from explorer.core.decoding import RunGraph, greedy_decode
 from explorer.core.errors import RunError
 from explorer.core.masking import TokenEdits
-from explorer.core.model import LoadedModel
+from explorer.core.model import LoadedModel, error_summary
 from explorer.core.result import RunResult, StackAttention
 from explorer.core.text import Encoded, TextEncoder
 
@@ -60,7 +60,7 @@ class Runner:
         try:
             values = self.model.session.run(names, feeds)
         except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
-            raise RunError(f"ONNX Runtime could not run the model: {str(exc).splitlines()[0]}") from exc
+            raise RunError(f"ONNX Runtime could not run the model: {error_summary(exc).rstrip('.')}.") from exc
         return dict(zip(names, values, strict=True))
 
     # -- text ---------------------------------------------------------------------------------
