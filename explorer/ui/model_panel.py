@@ -3,6 +3,7 @@ figures it reached, where it came from; the raw metadata behind a Details toggle
 
 from __future__ import annotations
 
+import html
 import json
 
 from PySide6.QtCore import Qt
@@ -16,6 +17,9 @@ from explorer.core.model import LoadedModel
 # each; the rest (settings, per-runtime figures) is in the details.
 ABOUT = {"source": "Source", "task": "Task", "data": "Data", "tokenizer": "Tokenizer",
          "architecture": "Architecture", "config": "Model type", "path": "Imported from", "note": "Note"}
+
+
+FIGURES = "Figures"
 
 
 def describe(model: LoadedModel) -> dict[str, dict[str, str]]:
@@ -42,7 +46,7 @@ def describe(model: LoadedModel) -> dict[str, dict[str, str]]:
         rows["Labels"] = ", ".join(meta.labels)
     sections = {
         "Model": rows,
-        "Figures": {figure.label: figure.text() for figure in meta.figures},
+        FIGURES: {figure.label: figure.text() for figure in meta.figures},
         "Where it came from": {label: str(meta.provenance[key]) for key, label in ABOUT.items()
                                if isinstance(meta.provenance.get(key), str | int | float)},
     }
@@ -84,10 +88,16 @@ class ModelPanel(QScrollArea):
         for section, rows in self.sections.items():
             form.addRow(QLabel(f"<h4>{section}</h4>"))
             for label, text in rows.items():
-                value = QLabel(text)
+                # A figure's label is a phrase ("pointing game (rollout's top patch on the shape)"):
+                # one wrapped line across the panel, so it does not widen the label column.
+                spans = section == FIGURES
+                value = QLabel(f"<b>{html.escape(label)}:</b> {html.escape(text)}" if spans else text)
                 value.setWordWrap(True)
                 value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-                form.addRow(f"<b>{label}</b>", value)
+                if spans:
+                    form.addRow(value)
+                else:
+                    form.addRow(f"<b>{label}</b>", value)
         if not self.sections:
             form.addRow(QLabel("No model open."))
         column.addLayout(form)
