@@ -1,4 +1,5 @@
-"""What a masked language model predicts at each [MASK]: the top-k tokens and their probabilities."""
+"""What a language model predicts: the top-k at each [MASK] of a masked LM, and the next token of a
+decoder (at the last position or any other) under temperature, top-k and top-p."""
 
 from __future__ import annotations
 
@@ -52,3 +53,74 @@ def mask_predictions(
             tuple(float(p) for p in probabilities),
         ))
     return predictions
+
+
+# -- a decoder's next token ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How a decoder's next token is drawn: logits divided by `temperature`, then only the `top_k`
+    most likely (0: all) and, of those, the fewest whose probabilities reach `top_p` (1: all)."""
+
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+
+    def __post_init__(self):
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be above 0, not {self.temperature}")
+        if self.top_k < 0:
+            raise ValueError(f"top-k must be 0 (all tokens) or more, not {self.top_k}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top-p must be in (0, 1], not {self.top_p}")
+
+
+def sampling_distribution(logits: np.ndarray, sampling: Sampling = Sampling()) -> np.ndarray:
+    """(vocab,) float64 probabilities of the next token under `sampling`, from a (vocab,) row of
+    logits: exactly softmax(logits / temperature) where nothing is cut, renormalised over what
+    top-k and top-p keep, 0 elsewhere."""
+    probabilities = softmax(np.asarray(logits, np.float64) / sampling.temperature)
+    order = np.argsort(-probabilities, kind="stable")  # most likely first; ties to the lower id
+    keep = np.ones(len(order), bool)
+    if sampling.top_k:
+        keep[sampling.top_k:] = False
+    if sampling.top_p < 1:
+        before = np.cumsum(probabilities[order]) - probabilities[order]  # mass of the tokens ahead of each
+        keep &= before < sampling.top_p  # the fewest whose mass reaches top_p (the most likely always stays)
+    kept = np.zeros_like(probabilities)
+    kept[order[keep]] = probabilities[order[keep]]
+    return kept / kept.sum()
+
+
+@dataclass(frozen=True)
+class NextTokens:
+    """What a decoder predicts after the token at `position`: its `k` most likely next tokens under
+    the sampling shown, and the token that really comes next with its probability (None after
+    the last token)."""
+
+    position: int
+    ids: tuple[int, ...]
+    tokens: tuple[str, ...]
+    probabilities: tuple[float, ...]
+    actual: tuple[str, float] | None = None
+
+
+def next_tokens(
+    logits: np.ndarray,
+    ids: tuple[int, ...],
+    position: int,
+    id_to_token: Callable[[int], str],
+    sampling: Sampling = Sampling(),
+    k: int = TOP_K,
+) -> NextTokens:
+    """The prediction at `position` of a (T, vocab) logits array over the token ids `ids`."""
+    probabilities = sampling_distribution(logits[position], sampling)
+    best = np.argsort(-probabilities, kind="stable")[:k]
+    best = best[probabilities[best] > 0]  # top-k / top-p may keep fewer than k
+    actual = None
+    if position + 1 < len(ids):
+        following = int(ids[position + 1])
+        actual = (id_to_token(following), float(probabilities[following]))
+    return NextTokens(position, tuple(int(i) for i in best), tuple(id_to_token(int(i)) for i in best),
+                      tuple(float(probabilities[i]) for i in best), actual)

@@ -24,6 +24,7 @@ from explorer.core.result import RunResult
 from explorer.core.state.app_state import AppState
 from explorer.core.state.runs import Run
 from explorer.ui.decoder_panel import DecoderPanel
+from explorer.ui.next_tokens import NextTokenPanel
 from explorer.ui.predictions import OutcomePanel
 from explorer.ui.run_controller import RunController
 from explorer.ui.token_strip import TokenStrip
@@ -79,6 +80,7 @@ class Workspace(QWidget):
         self.notice.setStyleSheet("color: #a33;")
         self.outcome = OutcomePanel()  # [MASK] predictions, outputs before and after ablation
         self.decoder_panel = DecoderPanel(state)  # seq2seq: greedy decoding step by step
+        self.next_tokens = NextTokenPanel(state)  # a decoder LM: the next token's distribution
         self.reset_heads_action = QAction("Reset heads", self)  # for the lead: also in the View menu
         self.reset_heads_action.setShortcut(QKeySequence("Ctrl+R"))
         self.reset_heads_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -104,6 +106,7 @@ class Workspace(QWidget):
         layout.addWidget(self.output_label)
         layout.addWidget(self.decoder_panel)
         layout.addWidget(self.outcome)
+        layout.addWidget(self.next_tokens)
         layout.addWidget(self.notice)
         layout.addLayout(self._strip_box)
         self._image_page: ImagePage | None = None  # built when first needed, at the left of the split

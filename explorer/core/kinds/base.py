@@ -30,6 +30,7 @@ class Kind:
     takes_images = False  # fed pixels (a picture and hidden patches), not text
     steps = False  # decodes step by step (Next / Back / Run to end)
     shows_output = False  # a one-line answer above the views (a translation, a class)
+    predicts_next = False  # a decoder LM: the next token's distribution, at the end or any token
     sample_text: str | None = SAMPLE_TEXT  # what a freshly opened model of this kind runs on
     placeholder = "Type a sentence…"
     empty_hint = ""  # instead of the views before any input, where the kind needs one first

@@ -35,3 +35,4 @@ class MaskedLanguageModel(Kind):
 class DecoderLanguageModel(Kind):
     name = "decoder-lm"
     title = "decoder language model"
+    predicts_next = True

@@ -22,6 +22,7 @@ from explorer.core.errors import RunError
 from explorer.core.kinds import Kind, kind_of
 from explorer.core.masking import TokenEdits
 from explorer.core.model import LoadedModel, ModelOpenError, open_model
+from explorer.core.predictions import NextTokens, Sampling, next_tokens
 from explorer.core.probe import checked_runner
 from explorer.core.result import RunResult
 from explorer.core.runner import Runner
@@ -54,6 +55,7 @@ class AppState:
         self.shown_changed = Event()  # (result): what the views draw now (a run, or a decoding step)
         self.run_failed = Event()  # (message): the newest run failed
         self.decoding_changed = Event()  # a step was taken or undone
+        self.sampling_changed = Event()  # (sampling): how a decoder's next token is drawn
 
         self.runs: Lane = lanes("runs", RUN_ERRORS, "The run")
         self.runs.result_ready.connect(self.show_run)
@@ -76,6 +78,7 @@ class AppState:
         self.shown: RunResult | None = None  # what the views draw: the run's result or a decoding step's
         self.decoder: GreedyDecoder | None = None  # step-by-step decoding of the run's input, once begun
         self._baseline: tuple[tuple, RunResult] | None = None  # (inputs key, run) of the newest baseline
+        self.sampling = Sampling()  # temperature, top-k, top-p of a decoder's next-token distribution
 
     def new_lane(self, name: str, user_errors: tuple[type[Exception], ...] = RUN_ERRORS, what: str = "The run"):
         """A lane of one's own (a panel's second input, a batch) on the same worker as the runs."""
@@ -298,6 +301,26 @@ class AppState:
             focus(index)
         else:
             focus(index, FROM if spec.queries == ids_input else TO)
+
+    # -- a decoder's next token -------------------------------------------------------------------
+    def set_sampling(self, sampling: Sampling) -> None:
+        """How the next-token distribution is shown (and later drawn); the run stays as it is."""
+        if sampling != self.sampling:
+            self.sampling = sampling
+            self.sampling_changed.emit(sampling)
+
+    def next_tokens(self, position: int | None = None) -> NextTokens | None:
+        """What a decoder LM predicts after the token at `position` (default: the last) of the run
+        shown, under `sampling`; None for other kinds or with nothing shown."""
+        if self.kind is None or not self.kind.predicts_next or self.shown is None:
+            return None
+        ids_input = self.model.meta.sequence_inputs[0][0]
+        ids = self.shown.token_ids[ids_input]
+        position = len(ids) - 1 if position is None else position
+        if not 0 <= position < len(ids):
+            return None
+        return next_tokens(self.shown.logits, ids, position, self.runner.encoders[ids_input].id_to_token,
+                           self.sampling)
 
     def focused_input(self) -> str | None:
         """The sequence (ids input) of the focused token, or None."""
