@@ -22,6 +22,10 @@ COLUMNS: dict[str, str] = {
     "previous": "share of attention on the token just before",
     "next": "share of attention on the token just after",
     "max": "the largest single weight",
+    "induction": "repeated random tokens: share of attention from the second copy to the token after the "
+                 "first copy of the current one (blank on other inputs)",
+    "duplicate": "repeated random tokens: share of attention from the second copy to the first copy of the "
+                 "current token (blank on other inputs)",
 }
 
 # Head types and the rule that marks them (shown next to the table).
@@ -31,8 +35,13 @@ HEAD_TYPE_RULES: dict[str, str] = {
     "self": "self head: more than half on the token itself",
     "sink": "sink head: more than half on the first token or on [SEP]/end tokens",
     "broad": "broad head: entropy above 80% of uniform attention's ln(keys)",
+    "induction": "induction head: over 0.4 of the attention on repeated random tokens goes to the token after "
+                 "the earlier copy (it completes patterns it has seen)",
+    "duplicate": "duplicate-token head: over half on the earlier copy of the same token",
 }
 TYPE_THRESHOLD = 0.5
+INDUCTION_THRESHOLD = 0.4
+REPETITION_COLUMNS = ("induction", "duplicate")  # measured on repeated random tokens only
 BROAD_FRACTION = 0.8
 
 
@@ -49,6 +58,8 @@ class HeadStats:
     next: np.ndarray
     max: np.ndarray
     types: tuple[tuple[tuple[str, ...], ...], ...]  # [layer][head] -> type names
+    induction: np.ndarray | None = None  # on repeated random tokens only; else NaN in rows()
+    duplicate: np.ndarray | None = None
 
     def rows(self) -> list[dict]:
         """One dict per head: layer, head, every column, and its types joined by commas."""
@@ -57,7 +68,8 @@ class HeadStats:
             {
                 "layer": layer,
                 "head": head,
-                **{name: float(getattr(self, name)[layer, head]) for name in COLUMNS},
+                **{name: float(np.nan if getattr(self, name) is None else getattr(self, name)[layer, head])
+                   for name in COLUMNS},
                 "types": ", ".join(self.types[layer][head]),
             }
             for layer in range(layers)
@@ -125,10 +137,15 @@ def head_stats(
     return HeadStats(entropy, distance, first, end, self_share, previous, following, largest, types)
 
 
-def head_types(entropy, first, end, self_share, previous, following, uniform: float):
+def head_types(entropy, first, end, self_share, previous, following, uniform: float, induction=None,
+               duplicate=None):
     """[layer][head] -> the names of the HEAD_TYPE_RULES a head meets; arguments are (layers, heads)
-    arrays, `uniform` the entropy of uniform attention (ln of the key count)."""
+    arrays, `uniform` the entropy of uniform attention (ln of the key count); `induction` and
+    `duplicate` only on repeated random tokens."""
     layers, heads = entropy.shape
+    nothing = np.zeros((layers, heads))
+    induction = nothing if induction is None else induction
+    duplicate = nothing if duplicate is None else duplicate
     return tuple(
         tuple(
             tuple(
@@ -139,6 +156,8 @@ def head_types(entropy, first, end, self_share, previous, following, uniform: fl
                     ("self", self_share[layer, h] > TYPE_THRESHOLD),
                     ("sink", first[layer, h] > TYPE_THRESHOLD or end[layer, h] > TYPE_THRESHOLD),
                     ("broad", entropy[layer, h] > BROAD_FRACTION * uniform),
+                    ("induction", induction[layer, h] > INDUCTION_THRESHOLD),
+                    ("duplicate", duplicate[layer, h] > TYPE_THRESHOLD),
                 )
                 if hit
             )
@@ -158,7 +177,8 @@ def mean_head_stats(batch: list[HeadStats], key_counts: list[int]) -> HeadStats:
     "broad" against the mean ln(keys) of the inputs (`key_counts[i]` keys in input i)."""
     if not batch or len(batch) != len(key_counts):
         raise ValueError("need one key count per HeadStats, and at least one of each")
-    mean = {name: np.mean([getattr(s, name) for s in batch], axis=0) for name in COLUMNS}
+    mean = {name: np.mean([getattr(s, name) for s in batch], axis=0) for name in COLUMNS
+            if all(getattr(s, name) is not None for s in batch)}
     uniform = float(np.mean([np.log(k) if k > 1 else 1.0 for k in key_counts]))
     types = head_types(
         mean["entropy"], mean["first"], mean["end"], mean["self"], mean["previous"], mean["next"], uniform
@@ -184,3 +204,55 @@ def result_head_stats(stacks: dict, end_tokens: frozenset[str]) -> dict[str, Hea
         )
         for name, stack in stacks.items()
     }
+
+
+# -- repeated random tokens: the probe for induction and duplicate-token heads ---------------------
+
+
+def repeated_random_ids(token_ids: list[int], span: int = 50, seed: int = 0) -> tuple[int, ...]:
+    """`span` tokens drawn at random (seeded) from `token_ids`, then the same again: 2 * span ids."""
+    rng = np.random.default_rng(seed)
+    first = rng.choice(np.asarray(token_ids), size=span, replace=len(token_ids) < span)
+    return tuple(int(i) for i in np.concatenate([first, first]))
+
+
+def repetition_scores(attentions: np.ndarray, start: int, span: int) -> tuple[np.ndarray, np.ndarray]:
+    """(induction, duplicate), each (layers, heads): over the queries q of the second copy (which
+    begins at `start` + `span`), the mean attention on key q - span + 1 (the token after the first
+    copy of q's token) and on key q - span (that first copy itself)."""
+    queries = np.arange(start + span, start + 2 * span)
+    induction = attentions[..., queries, queries - span + 1].mean(-1)
+    duplicate = attentions[..., queries, queries - span].mean(-1)
+    return induction, duplicate
+
+
+def repeated_tokens_stats(attentions: np.ndarray, start: int, span: int) -> HeadStats:
+    """Every statistic of one stack's run on repeated random tokens (`span` of them from `start`,
+    twice), the induction and duplicate-token scores among them, and the types they give."""
+    stats = head_stats(attentions)
+    induction, duplicate = repetition_scores(np.asarray(attentions, np.float32), start, span)
+    uniform = np.log(attentions.shape[-1])
+    types = head_types(stats.entropy, stats.first, stats.end, stats.self, stats.previous, stats.next, uniform,
+                       induction, duplicate)
+    return HeadStats(**{name: getattr(stats, name) for name in COLUMNS if name not in REPETITION_COLUMNS},
+                     types=types, induction=induction, duplicate=duplicate)
+
+
+def repeated_tokens_run(runner, span: int = 50, seed: int = 0) -> tuple[dict[str, HeadStats], int]:
+    """Run a text model on repeated random tokens (its BOS first where it has one) and give each
+    stack's statistics with the induction and duplicate-token scores, and the span used (shorter
+    where the model takes fewer positions)."""
+    from explorer.core.text import Encoded
+
+    meta = runner.model.meta
+    ids_input = meta.sequence_inputs[0][0]
+    encoder = runner.encoders[ids_input]
+    special = {encoder.token_to_id(t) for t in meta.special_tokens.values()} - {None}
+    bos = encoder.token_to_id(meta.special_tokens["bos"]) if "bos" in meta.special_tokens else None
+    prefix = () if bos is None else (bos,)
+    span = min(span, ((encoder.max_positions or 2 * span + len(prefix)) - len(prefix)) // 2)
+    ids = prefix + repeated_random_ids([i for i in range(encoder.vocab_size) if i not in special], span, seed)
+    encoded = Encoded(ids, tuple(encoder.id_to_token(i) for i in ids), len(ids))
+    result = runner.run_sequences({ids_input: encoded}, {ids_input: np.ones(len(ids), np.int64)}, None)
+    stats = {name: repeated_tokens_stats(stack.attentions, len(prefix), span) for name, stack in result.stacks.items()}
+    return stats, span

@@ -71,6 +71,11 @@ class TextEncoder:
         encoding = full if fits else self._cut.encode(text)
         return Encoded(tuple(encoding.ids), tuple(encoding.tokens), len(full.ids))
 
+    @property
+    def vocab_size(self) -> int:
+        """Tokens of the vocabulary proper (not the added special ones)."""
+        return self._full.get_vocab_size(with_added_tokens=False)
+
     def token_to_id(self, token: str) -> int | None:
         return self._full.token_to_id(token)
 

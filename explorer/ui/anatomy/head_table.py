@@ -30,11 +30,12 @@ from explorer.core.head_stats import (
     HeadStats,
     end_tokens_of,
     mean_head_stats,
+    repeated_tokens_run,
     result_head_stats,
 )
 from explorer.core.state.app_state import AppState
 
-CURRENT, BATCH = "current input", "sample batch"
+CURRENT, BATCH, REPEATED = "current input", "sample batch", "repeated random tokens"
 HEADERS = ("layer", "head", *COLUMNS, "types")
 SORT_ROLE = Qt.ItemDataRole.UserRole  # the raw number, so that 10 sorts after 9
 
@@ -101,14 +102,17 @@ class HeadTablePanel(QWidget):
         self.end_tokens: frozenset[str] = frozenset()
         self.current: dict[str, HeadStats] = {}  # per stack, for the current input
         self.batch: dict[str, HeadStats] | None = None  # per stack, averaged over the samples
+        self.repeated: dict[str, HeadStats] | None = None  # per stack, on 2 x 50 repeated random tokens
         self.runs = state.new_lane("head-stats")
-        self.runs.result_ready.connect(self._batch_ready)
+        self.runs.result_ready.connect(self._probe_ready)
         self.runs.failed.connect(lambda message: self.status.setText(message))
 
         self.source = QComboBox()
         self.source.addItems([CURRENT, BATCH])
+        self.source.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # items come and go
         self.source.setToolTip(
-            f"Statistics of the current input, or averaged over the sentences in {SAMPLE_SENTENCES.name}")
+            f"Statistics of the current input, averaged over the sentences in {SAMPLE_SENTENCES.name}, or (a "
+            "decoder) on 50 random tokens repeated: the induction and duplicate-token scores")
         self.source.currentTextChanged.connect(self._on_source)
         self.export_button = QPushButton("Export CSV…")
         self.export_button.clicked.connect(self.export_dialog)
@@ -151,9 +155,16 @@ class HeadTablePanel(QWidget):
     def set_runner(self, runner, special_tokens: dict[str, str]) -> None:
         """A new model: forget the batch figures, which belong to the old one."""
         self.runs.cancel()
-        self.runner, self.end_tokens, self.batch = runner, end_tokens_of(special_tokens), None
+        self.runner, self.end_tokens, self.batch, self.repeated = runner, end_tokens_of(special_tokens), None, None
+        has_probe = runner is not None and runner.kind.predicts_next
+        if has_probe and self.source.findText(REPEATED) < 0:
+            self.source.addItem(REPEATED)
+        elif not has_probe and self.source.findText(REPEATED) >= 0:
+            self.source.removeItem(self.source.findText(REPEATED))  # back to the current input, if shown
         if self.source.currentText() == BATCH:
             self.run_batch()
+        elif self.source.currentText() == REPEATED:
+            self.run_repeated()
 
     def set_result(self, result) -> None:
         self.current = result_head_stats(result.stacks, self.end_tokens) if result is not None else {}
@@ -175,22 +186,38 @@ class HeadTablePanel(QWidget):
                 for name in per_input[0]
             }
 
-        self.runs.request(job)
+        self.runs.request(lambda: (BATCH, job()))
 
-    def _batch_ready(self, batch: dict[str, HeadStats]) -> None:
-        self.batch = batch
-        self.status.setText(f"Averaged over {len(sample_sentences())} sample sentences.")
+    def run_repeated(self) -> None:
+        """A decoder on 50 random tokens, then the same 50 again: what induction heads complete."""
+        runner = self.runner
+        if runner is None:
+            return
+        self.status.setText("Running repeated random tokens…")
+        self.runs.request(lambda: (REPEATED, repeated_tokens_run(runner)))
+
+    def _probe_ready(self, answer) -> None:
+        source, figures = answer
+        if source == BATCH:
+            self.batch = figures
+            self.status.setText(f"Averaged over {len(sample_sentences())} sample sentences.")
+        else:
+            self.repeated, span = figures
+            self.status.setText(f"On {span} random tokens repeated once (seed 0).")
         self._show()
 
     def _on_source(self, source: str) -> None:
         if source == BATCH and self.batch is None:
             self.run_batch()
+        elif source == REPEATED and self.repeated is None:
+            self.run_repeated()
         elif source == CURRENT:
             self.status.setText("")
         self._show()
 
     def shown_stats(self) -> HeadStats | None:
-        figures = self.batch if self.source.currentText() == BATCH else self.current
+        source = self.source.currentText()
+        figures = self.batch if source == BATCH else self.repeated if source == REPEATED else self.current
         return (figures or {}).get(self.selection.stack_name)
 
     def _show(self) -> None:
