@@ -169,6 +169,18 @@ class OutputProjection:
 
 
 @dataclass(frozen=True)
+class Unembedding:
+    """How a language model reads tokens off its residual stream: the final `norm` (where the
+    model has one), then logits = x @ weight.T + bias with `weight` [vocab, d_model] (a tied
+    embedding is the embedding itself); [d_model, vocab] where `transposed`."""
+
+    weight: str
+    bias: str | None = None
+    norm: LayerNormNames | None = None
+    transposed: bool = False
+
+
+@dataclass(frozen=True)
 class Figure:
     """One figure the model reached, as a person reads it ("masked-token top-1: 34.0 % (unigram
     baseline 5.6 %)"): written by whoever measured it, shown by the app as it stands."""
@@ -209,6 +221,7 @@ class ModelMetadata:
     patch_embedding: PatchEmbedding | None = None  # vit-classifier: initializer names of the patch embedding
     text_embedding: dict[str, TextEmbedding] = field(default_factory=dict)  # per text ids input
     output_projection: dict[str, OutputProjection] = field(default_factory=dict)  # per stack
+    unembedding: Unembedding | None = None  # a language model's final norm and unembedding (the logit lens)
     contract: int = CONTRACT_VERSION
 
     # -- names of the graph's inputs and outputs -------------------------------------------
@@ -235,7 +248,7 @@ class ModelMetadata:
         """Metadata field -> the initializer it names, e.g. {"patch_embedding.weight": "model.patch_embed.weight"}."""
         names = {"embedding": self.embedding} if self.embedding else {}
         for prefix, value in (("patch_embedding", self.patch_embedding), ("text_embedding", self.text_embedding),
-                              ("output_projection", self.output_projection)):
+                              ("output_projection", self.output_projection), ("unembedding", self.unembedding)):
             names.update(_names(prefix, value))
         return {key: name for key, name in names.items() if not key.endswith(".positions") or name != SINUSOIDAL}
 

@@ -26,6 +26,7 @@ from explorer.contract import (
     PatchEmbedding,
     StackSpec,
     TextEmbedding,
+    Unembedding,
 )
 
 
@@ -139,6 +140,29 @@ def _object(data: Any, where: str) -> dict:
     return data
 
 
+def _parse_norm(data: Any, where: str) -> LayerNormNames | None:
+    if data is None:
+        return None
+    raw = _object(data, where)
+    eps = raw.get("eps", 1e-5)
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or eps <= 0:
+        raise ContractError(f"{where}: 'eps' must be a positive number, got {eps!r}")
+    return LayerNormNames(_name(raw, "weight", where, required=True), _name(raw, "bias", where), float(eps))
+
+
+def _parse_unembedding(data: Any, image: ImageSpec | None) -> Unembedding | None:
+    if data is None:
+        return None
+    if image is not None:
+        raise ContractError("unembedding: belongs to a language model, not an image classifier")
+    raw = _object(data, "unembedding")
+    transposed = raw.get("transposed", False)
+    if not isinstance(transposed, bool):
+        raise ContractError(f"unembedding: 'transposed' must be true or false, got {transposed!r}")
+    return Unembedding(_name(raw, "weight", "unembedding", required=True), _name(raw, "bias", "unembedding"),
+                       _parse_norm(raw.get("norm"), "unembedding.norm"), transposed)
+
+
 def _parse_text_embedding(data: Any, text_inputs: tuple[str, ...]) -> dict[str, TextEmbedding]:
     parsed = {}
     for ids_input, entry in _object(data, "text_embedding").items():
@@ -152,14 +176,7 @@ def _parse_text_embedding(data: Any, text_inputs: tuple[str, ...]) -> dict[str, 
             raise ContractError(f"{where}: 'scale' must be a positive number, got {scale!r}")
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise ContractError(f"{where}: 'position_offset' must be a whole number >= 0, got {offset!r}")
-        norm = None
-        if entry.get("norm") is not None:
-            raw = _object(entry["norm"], f"{where}.norm")
-            eps = raw.get("eps", 1e-5)
-            if isinstance(eps, bool) or not isinstance(eps, (int, float)) or eps <= 0:
-                raise ContractError(f"{where}.norm: 'eps' must be a positive number, got {eps!r}")
-            norm = LayerNormNames(_name(raw, "weight", f"{where}.norm", required=True),
-                                  _name(raw, "bias", f"{where}.norm"), float(eps))
+        norm = _parse_norm(entry.get("norm"), f"{where}.norm")
         parsed[ids_input] = TextEmbedding(float(scale), _name(entry, "positions", where), offset,
                                           _name(entry, "token_type", where), norm)
     return parsed
@@ -308,6 +325,7 @@ def parse_metadata(text: str | None) -> ModelMetadata:
         patch_embedding=patch_embedding,
         text_embedding=text_embedding,
         output_projection=output_projection,
+        unembedding=_parse_unembedding(data.get("unembedding"), image),
         contract=version,
     )
 

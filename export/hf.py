@@ -23,6 +23,7 @@ import dataclasses
 import inspect
 from pathlib import Path
 
+import onnx
 import torch
 from torch import nn
 
@@ -182,6 +183,24 @@ class ContractWrapper(nn.Module):
             transposed=type(modules[0]).__name__ == "Conv1D",
         )}
 
+    def unembedding(self, graph: onnx.GraphProto) -> contract.Unembedding | None:
+        """A causal LM's final norm and output embedding, by the graph's names (GPT-2: ln_f, and
+        lm_head tied to wte): what the logit lens reads each layer's residual stream through. A
+        tied or shared weight has several module paths; the graph keeps one of them."""
+        head, norm = self.hf.get_output_embeddings(), self.final_norm
+        if not self.spec.causal or head is None or norm is None:
+            return None
+        kept = {init.name for init in graph.initializer}
+
+        def name(parameter: torch.Tensor) -> str:
+            return next(n for n, p in self.named_parameters(remove_duplicate=False) if p is parameter and n in kept)
+
+        bias = getattr(head, "bias", None)
+        return contract.Unembedding(
+            weight=name(head.weight), bias=None if bias is None else name(bias),
+            norm=contract.LayerNormNames(name(norm.weight), name(norm.bias), norm.eps),
+        )
+
     def patch_embedding(self) -> contract.PatchEmbedding:
         """The graph's names of a ViT's patch embedding weights (transformers' ViTEmbeddings)."""
         embeddings = self.hf.base_model.embeddings
@@ -316,5 +335,6 @@ def export_hf(folder: str | Path, out: str | Path, task: str | None = None) -> P
     else:
         meta = dataclasses.replace(meta, patch_embedding=wrapper.patch_embedding())
     layers = meta.stacks[wrapper.stack].layers
-    meta = dataclasses.replace(meta, output_projection=wrapper.output_projection(checkpoint.model_type, layers))
+    meta = dataclasses.replace(meta, output_projection=wrapper.output_projection(checkpoint.model_type, layers),
+                               unembedding=wrapper.unembedding(proto.graph))
     return save_contract_model(proto, meta, out)

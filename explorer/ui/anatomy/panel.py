@@ -1,5 +1,6 @@
 """The anatomy of attention, as tabs fed by the workspace: head statistics, one head step by step,
-the multi-head step, embeddings and positions, and a second input to compare with."""
+the multi-head step, embeddings and positions, a second input to compare with, and a decoder's
+logit lens."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from explorer.ui.anatomy.compare import ComparePanel
 from explorer.ui.anatomy.embeddings import EmbeddingsPanel
 from explorer.ui.anatomy.head_steps import MultiHeadPanel, OneHeadPanel
 from explorer.ui.anatomy.head_table import HeadTablePanel
+from explorer.ui.anatomy.logit_lens import LogitLensPanel
 
 
 class AnatomyPanel(QWidget):
@@ -29,6 +31,7 @@ class AnatomyPanel(QWidget):
         self.multi_head = MultiHeadPanel(selection)
         self.embeddings = EmbeddingsPanel(selection)
         self.compare = ComparePanel(state)
+        self.logit_lens = LogitLensPanel(state)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for page, title in (
@@ -37,6 +40,7 @@ class AnatomyPanel(QWidget):
             (self.multi_head, "Heads → Wᴼ"),  # an underscore drops below the tab's text box
             (self.embeddings, "Embeddings && positions"),
             (self.compare, "Compare two inputs"),
+            (self.logit_lens, "Logit lens"),
         ):
             self.tabs.addTab(page, title)
         self.tabs.currentChanged.connect(lambda _: self.refresh())
@@ -77,11 +81,12 @@ class AnatomyPanel(QWidget):
         self.multi_head.set_result(result, meta, self.weights)
         self.embeddings.set_result(result, meta, self.weights, encoders, pixel_values)
         self.compare.set_first(result, image_name)
-        self._stale = {self.one_head, self.multi_head, self.embeddings, self.compare}
+        self.logit_lens.set_result(result, self.weights)
+        self._stale = {self.one_head, self.multi_head, self.embeddings, self.compare, self.logit_lens}
         self.refresh()
 
     def _selection_changed(self) -> None:
-        self._stale |= {self.one_head, self.multi_head, self.embeddings, self.compare}
+        self._stale |= {self.one_head, self.multi_head, self.embeddings, self.compare, self.logit_lens}
         self.refresh()
 
     def refresh(self) -> None:
