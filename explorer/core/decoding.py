@@ -112,6 +112,11 @@ class GreedyDecoder:
         while self.next() is not None:
             pass
 
+    new_from = 1  # the target's tokens after bos are the model's
+
+    def tokens(self) -> list[str]:
+        return [self.runner.encoders[contract.TGT_IDS].id_to_token(i) for i in self.target]
+
     def text(self) -> str:
         """The output so far as text."""
         return self.runner.decode(contract.TGT_IDS, tuple(self.target))

@@ -61,11 +61,14 @@ def mask_predictions(
 @dataclass(frozen=True)
 class Sampling:
     """How a decoder's next token is drawn: logits divided by `temperature`, then only the `top_k`
-    most likely (0: all) and, of those, the fewest whose probabilities reach `top_p` (1: all)."""
+    most likely (0: all) and, of those, the fewest whose probabilities reach `top_p` (1: all).
+    Generating, `greedy` takes the most likely token; else one is drawn with `seed`."""
 
     temperature: float = 1.0
     top_k: int = 0
     top_p: float = 1.0
+    greedy: bool = True
+    seed: int = 0
 
     def __post_init__(self):
         if not self.temperature > 0:

@@ -1,6 +1,8 @@
-"""Decoding step by step (seq2seq): Back, Next, Run to end, the output growing token by token.
-Each step's run goes to the views through the state model: the decoder's and cross attention's
-last row is what the model looked at when it chose the newest token."""
+"""Decoding step by step: Back, Next, Run to end, the output growing token by token (a seq2seq
+model's translation, a decoder LM's continuation of its prompt). Each step's run goes to the views
+through the state model: a seq2seq decoder's and cross attention's last row is what the model looked
+at when it chose the newest token; a decoder LM's last row is the newest token's attention over all
+before it."""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from explorer import contract
 from explorer.core.decoding import GreedyDecoder
 from explorer.core.state.app_state import AppState
 
@@ -28,7 +29,8 @@ class DecoderPanel(QWidget):
         self.output.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("<b>Decode step by step:</b>"))
+        self.title = QLabel("<b>Decode step by step:</b>")
+        layout.addWidget(self.title)
         for name, button, action in (("back", self.back_button, state.step_back),
                                      ("next", self.next_button, state.step_next),
                                      ("end", self.end_button, state.step_to_end)):
@@ -39,11 +41,16 @@ class DecoderPanel(QWidget):
             shortcut.activated.connect(action)
             layout.addWidget(button)
         layout.addWidget(self.output, 1)
-        state.model_changed.connect(lambda _: self.setVisible(state.kind.steps))
+        state.model_changed.connect(self._on_model)
         state.run_changed.connect(lambda _: self.output.setText(""))  # a new input: no step taken yet
         state.run_failed.connect(lambda _: self.output.setText(""))
         state.decoding_changed.connect(self._show)
         self.setVisible(False)
+
+    def _on_model(self, _model) -> None:
+        self.setVisible(self.state.kind.steps)
+        self.title.setText("<b>Generate step by step:</b>" if self.state.kind.predicts_next
+                           else "<b>Decode step by step:</b>")
 
     @property
     def decoder(self) -> GreedyDecoder | None:
@@ -51,9 +58,14 @@ class DecoderPanel(QWidget):
 
     def _show(self) -> None:
         decoder = self.state.decoder
+        if decoder is None:  # started again (a decoder LM's sampling changed)
+            self.output.setText("")
+            return
         steps = len(decoder.steps)
         status = " (done)" if decoder.done else ""
-        tokens = [decoder.runner.encoders[contract.TGT_IDS].id_to_token(i) for i in decoder.target]
-        shown = " ".join(html.escape(t) for t in tokens[:-1])
-        newest = f" <b style='color:#d62728'>{html.escape(tokens[-1])}</b>" if steps else html.escape(tokens[-1])
-        self.output.setText(f"step {steps}{status}: {shown}{newest} → “{html.escape(decoder.text())}”")
+        tokens = [html.escape(t) for t in decoder.tokens()]
+        given, made = tokens[:decoder.new_from], tokens[decoder.new_from:]
+        if steps:  # the model's tokens in blue, the newest in red
+            made = [f"<span style='color:#1f77b4'>{t}</span>" for t in made[:-1]] + [
+                f"<b style='color:#d62728'>{made[-1]}</b>"]
+        self.output.setText(f"step {steps}{status}: {' '.join(given + made)} → “{html.escape(decoder.text())}”")

@@ -1,12 +1,13 @@
 """A decoder LM's next token: the top 5 after the last token, and after the token a person focuses
-(with how likely the token that really came next was), under temperature, top-k and top-p."""
+(with how likely the token that really came next was), under temperature, top-k and top-p; and
+whether generating takes the most likely token or samples one with a seed."""
 
 from __future__ import annotations
 
 import html
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from explorer.core.predictions import NextTokens, Sampling
 from explorer.core.state.app_state import AppState
@@ -42,13 +43,22 @@ class NextTokenPanel(QWidget):
         self.top_p.setSingleStep(0.05)
         self.top_p.setValue(state.sampling.top_p)
         self.top_p.setToolTip("Keep the fewest most likely tokens whose probabilities reach p (1: no cut)")
-        for box in (self.temperature, self.top_k, self.top_p):
+        self.sample = QCheckBox("sample")
+        self.sample.setToolTip("Generating: draw each token from this distribution (off: take the most likely)")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setToolTip("The same seed draws the same text")
+        for box in (self.temperature, self.top_k, self.top_p, self.seed):
             box.valueChanged.connect(self._on_controls)
+        self.sample.toggled.connect(self._on_controls)
         controls = QHBoxLayout()
         controls.setContentsMargins(0, 0, 0, 0)
         for label, box in (("temperature", self.temperature), ("top-k", self.top_k), ("top-p", self.top_p)):
             controls.addWidget(QLabel(label))
             controls.addWidget(box)
+        controls.addWidget(self.sample)
+        controls.addWidget(QLabel("seed"))
+        controls.addWidget(self.seed)
         controls.addStretch(1)
         self.text = QLabel()
         self.text.setTextFormat(Qt.TextFormat.RichText)
@@ -64,7 +74,8 @@ class NextTokenPanel(QWidget):
         self.refresh()
 
     def _on_controls(self) -> None:
-        self.state.set_sampling(Sampling(self.temperature.value(), self.top_k.value(), self.top_p.value()))
+        self.state.set_sampling(Sampling(self.temperature.value(), self.top_k.value(), self.top_p.value(),
+                                         greedy=not self.sample.isChecked(), seed=self.seed.value()))
 
     def refresh(self) -> None:
         last = self.state.next_tokens()

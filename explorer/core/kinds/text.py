@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from explorer import contract
+from explorer.core.generation import TextGenerator
 from explorer.core.kinds.base import Kind
 from explorer.core.predictions import mask_predictions
 from explorer.core.state.runs import Outcome
@@ -36,3 +37,10 @@ class DecoderLanguageModel(Kind):
     name = "decoder-lm"
     title = "decoder language model"
     predicts_next = True
+    steps = True  # generation: Next / Back / Run to end
+
+    def stepper(self, runner, inputs, sampling):
+        return TextGenerator(runner, inputs.text, inputs.head_mask_feeds(), dict(inputs.edits), sampling)
+
+    def output_while_stepping(self, runner, generator):
+        return (("Generated", generator.text()),)

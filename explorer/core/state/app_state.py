@@ -264,10 +264,10 @@ class AppState:
         """`action(decoder, fresh)` on the decoder of the run's input (`fresh`: made just now)."""
         if self.run is None or not self.kind.steps:
             return
-        runner, inputs, decoder = self.runner, self.run.inputs, self.decoder
+        runner, inputs, decoder, sampling = self.runner, self.run.inputs, self.decoder, self.sampling
 
         def step() -> GreedyDecoder:
-            stepper = decoder or self.kind.stepper(runner, inputs)
+            stepper = decoder or self.kind.stepper(runner, inputs, sampling)
             action(stepper, decoder is None)
             return stepper
 
@@ -308,6 +308,11 @@ class AppState:
         if sampling != self.sampling:
             self.sampling = sampling
             self.sampling_changed.emit(sampling)
+            if self.decoder is not None and self.kind.predicts_next:  # generated another way: start again
+                self.decoder = None
+                self.decoding_changed.emit()
+                if self.run is not None:
+                    self._show(self.run.result)
 
     def next_tokens(self, position: int | None = None) -> NextTokens | None:
         """What a decoder LM predicts after the token at `position` (default: the last) of the run
