@@ -112,6 +112,7 @@ class GreedyDecoder:
         while self.next() is not None:
             pass
 
+    ids_input = contract.TGT_IDS  # the sequence it writes
     new_from = 1  # the target's tokens after bos are the model's
 
     def tokens(self) -> list[str]:

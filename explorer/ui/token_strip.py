@@ -26,6 +26,7 @@ QToolButton:checked { background: palette(highlight); color: palette(highlighted
 QToolButton[hidden_key="true"] { background: #d0d0d0; color: #777; text-decoration: line-through; }
 QToolButton[masked="true"] { border: 2px solid #e08a00; }
 QToolButton[chosen="true"] { border: 2px dashed #d62728; }
+QToolButton[generated="true"] { background: #dbe9f6; color: #1f4e79; }
 """
 _MARKS = ("hidden_key", "masked", "chosen")  # the dynamic properties the style sheet reads
 
@@ -139,6 +140,16 @@ class TokenStrip(QScrollArea):
                 for name, value in zip(_MARKS, marks, strict=True):
                     button.setProperty(name, value)
                 button.style().unpolish(button)  # a dynamic property restyles only when polished again
+                button.style().polish(button)
+
+    def set_generated(self, start: int | None) -> None:
+        """Tint the tokens from `start` on: the model wrote them while decoding or generating step by
+        step (the prompt's stay plain); None: tint none."""
+        for i, button in enumerate(self._buttons[: self._count]):
+            made = start is not None and i >= start
+            if bool(button.property("generated")) != made:
+                button.setProperty("generated", made)
+                button.style().unpolish(button)
                 button.style().polish(button)
 
     def set_chosen(self, chosen: frozenset[int]) -> None:

@@ -265,6 +265,9 @@ class Workspace(QWidget):
             strip.set_tokens(result.tokens.get(ids_input, ()), result.token_ids.get(ids_input))
             edits = self.state.edits.get(ids_input, TokenEdits())
             strip.set_marks(edits.hidden, edits.masked)
+            decoder = self.state.decoder
+            stepping = decoder is not None and decoder.steps and decoder.ids_input == ids_input
+            strip.set_generated(decoder.new_from if stepping else None)
             strip.setVisible(True)
         self._sync_strips()
         self.output_label.setText(output_html(self.state.output()))
