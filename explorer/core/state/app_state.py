@@ -78,7 +78,7 @@ class AppState:
         self.shown: RunResult | None = None  # what the views draw: the run's result or a decoding step's
         self.decoder: GreedyDecoder | None = None  # step-by-step decoding of the run's input, once begun
         self._baseline: tuple[tuple, RunResult] | None = None  # (inputs key, run) of the newest baseline
-        self.sampling = Sampling()  # temperature, top-k, top-p of a decoder's next-token distribution
+        self.sampling = Sampling()  # a decoder LM: its next-token distribution, and greedy or seeded draws
 
     def new_lane(self, name: str, user_errors: tuple[type[Exception], ...] = RUN_ERRORS, what: str = "The run"):
         """A lane of one's own (a panel's second input, a batch) on the same worker as the runs."""
