@@ -61,7 +61,51 @@ def greedy_decode(
     return target
 
 
-class GreedyDecoder:
+class Stepper:
+    """What the state model steps through, a token at a time: `next` runs the model once more and
+    writes one token, `back` forgets the newest, `run_to_end` goes on until `done`. `steps[i]` is
+    the run of step i; `tokens()` is the sequence so far, the model's own from `new_from` on, in the
+    sequence `ids_input`; `text()` what the model wrote."""
+
+    ids_input: str
+    new_from: int
+    steps: list[RunResult]
+
+    @property
+    def done(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def written(self) -> list[int]:
+        """The list each step appends its token to (and `back` takes it from)."""
+        raise NotImplementedError
+
+    @property
+    def current(self) -> RunResult | None:
+        """The newest step's run, or None before the first step."""
+        return self.steps[-1] if self.steps else None
+
+    def next(self) -> RunResult | None:
+        raise NotImplementedError
+
+    def back(self) -> None:
+        """Forget the newest token (nothing before the first step)."""
+        if self.steps:
+            self.steps.pop()
+            self.written.pop()
+
+    def run_to_end(self) -> None:
+        while self.next() is not None:
+            pass
+
+    def tokens(self) -> list[str]:
+        raise NotImplementedError
+
+    def text(self) -> str:
+        raise NotImplementedError
+
+
+class GreedyDecoder(Stepper):
     """Greedy decoding a step at a time: `next`, `back`, `run_to_end`.
 
     `target` is the output so far, from bos. `steps[i]` is the run on `target[: i + 1]`
@@ -84,14 +128,16 @@ class GreedyDecoder:
         self.target: list[int] = [self.bos]
         self.steps: list[RunResult] = []
 
+    ids_input = contract.TGT_IDS  # the sequence it writes
+    new_from = 1  # the target's tokens after bos are the model's
+
     @property
     def done(self) -> bool:
         return finished(self.target, self.eos, self.max_len)
 
     @property
-    def current(self) -> RunResult | None:
-        """The newest step's run, or None before the first step."""
-        return self.steps[-1] if self.steps else None
+    def written(self) -> list[int]:
+        return self.target
 
     def next(self) -> RunResult | None:
         """Choose one more token; None when decoding is already done."""
@@ -101,19 +147,6 @@ class GreedyDecoder:
         self.target.append(next_token_id(result.logits))  # logits (T, vocab)
         self.steps.append(result)
         return result
-
-    def back(self) -> None:
-        """Forget the newest token (nothing before the first step)."""
-        if self.steps:
-            self.steps.pop()
-            self.target.pop()
-
-    def run_to_end(self) -> None:
-        while self.next() is not None:
-            pass
-
-    ids_input = contract.TGT_IDS  # the sequence it writes
-    new_from = 1  # the target's tokens after bos are the model's
 
     def tokens(self) -> list[str]:
         return [self.runner.encoders[contract.TGT_IDS].id_to_token(i) for i in self.target]

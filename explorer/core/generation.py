@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from explorer.core.decoding import Stepper
 from explorer.core.masking import TokenEdits
 from explorer.core.predictions import Sampling, sampling_distribution
 from explorer.core.result import RunResult
@@ -34,7 +35,7 @@ def choose(logits: np.ndarray, sampling: Sampling, step: int) -> int:
     return int(np.random.default_rng((sampling.seed, step)).choice(len(probabilities), p=probabilities))
 
 
-class TextGenerator:
+class TextGenerator(Stepper):
     """`steps[i]` is the run on the prompt and the first i + 1 generated tokens."""
 
     def __init__(
@@ -76,8 +77,8 @@ class TextGenerator:
         return ended or len(self.target) >= self.max_len
 
     @property
-    def current(self) -> RunResult | None:
-        return self.steps[-1] if self.steps else None
+    def written(self) -> list[int]:
+        return self.generated
 
     def _run(self, ids: list[int]) -> RunResult:
         tokens = tuple(self.encoder.id_to_token(i) for i in ids)
@@ -98,15 +99,6 @@ class TextGenerator:
         result = self._run(self.target)
         self.steps.append(result)
         return result
-
-    def back(self) -> None:
-        if self.steps:
-            self.steps.pop()
-            self.generated.pop()
-
-    def run_to_end(self) -> None:
-        while self.next() is not None:
-            pass
 
     def tokens(self) -> list[str]:
         return [self.encoder.id_to_token(i) for i in self.target]

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from explorer.core.decoding import GreedyDecoder
+from explorer.core.decoding import Stepper
 from explorer.core.state.app_state import AppState
 
 SHORTCUTS = {"back": "Ctrl+Left", "next": "Ctrl+Right", "end": "Ctrl+End"}
@@ -53,7 +53,7 @@ class DecoderPanel(QWidget):
                            else "<b>Decode step by step:</b>")
 
     @property
-    def decoder(self) -> GreedyDecoder | None:
+    def decoder(self) -> Stepper | None:
         return self.state.decoder
 
     def _show(self) -> None:

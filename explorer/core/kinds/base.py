@@ -15,7 +15,7 @@ from explorer import contract
 from explorer.core.state.runs import Inputs, Outcome
 
 if TYPE_CHECKING:
-    from explorer.core.decoding import GreedyDecoder
+    from explorer.core.decoding import Stepper
     from explorer.core.predictions import Sampling
     from explorer.core.result import RunResult
     from explorer.core.runner import Runner
@@ -71,8 +71,8 @@ class Kind:
         """The kind's readout of a run and, where it was altered, of its baseline."""
         return Outcome()
 
-    def stepper(self, runner: Runner, inputs: Inputs, sampling: Sampling) -> GreedyDecoder:
+    def stepper(self, runner: Runner, inputs: Inputs, sampling: Sampling) -> Stepper:
         raise NotImplementedError(f"a {self.name} model does not decode step by step")
 
-    def output_while_stepping(self, runner: Runner, decoder: GreedyDecoder) -> tuple[tuple[str, str], ...]:
+    def output_while_stepping(self, runner: Runner, decoder: Stepper) -> tuple[tuple[str, str], ...]:
         return ()

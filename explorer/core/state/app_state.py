@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from explorer.core.ablation import HeadMasks
-from explorer.core.decoding import GreedyDecoder
+from explorer.core.decoding import Stepper
 from explorer.core.errors import RunError
 from explorer.core.kinds import Kind, kind_of
 from explorer.core.masking import TokenEdits
@@ -76,7 +76,7 @@ class AppState:
         self.requested: Inputs | None = None  # the newest inputs a run was asked for
         self.run: Run | None = None  # the newest run drawn
         self.shown: RunResult | None = None  # what the views draw: the run's result or a decoding step's
-        self.decoder: GreedyDecoder | None = None  # step-by-step decoding of the run's input, once begun
+        self.decoder: Stepper | None = None  # step-by-step decoding of the run's input, once begun
         self._baseline: tuple[tuple, RunResult] | None = None  # (inputs key, run) of the newest baseline
         self.sampling = Sampling()  # a decoder LM: its next-token distribution, and greedy or seeded draws
 
@@ -250,7 +250,7 @@ class AppState:
 
     def step_back(self) -> None:
         """One step back; before any step, from the whole output: its last step."""
-        def back(decoder: GreedyDecoder, fresh: bool) -> None:
+        def back(decoder: Stepper, fresh: bool) -> None:
             if fresh:
                 decoder.run_to_end()
             decoder.back()
@@ -266,7 +266,7 @@ class AppState:
             return
         runner, inputs, decoder, sampling = self.runner, self.run.inputs, self.decoder, self.sampling
 
-        def step() -> GreedyDecoder:
+        def step() -> Stepper:
             stepper = decoder or self.kind.stepper(runner, inputs, sampling)
             action(stepper, decoder is None)
             return stepper
