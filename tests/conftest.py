@@ -151,6 +151,23 @@ def gated_open(monkeypatch):
 
 
 @pytest.fixture
+def drop_files():
+    """drop_files(window, *paths) -> (event, mime): files dropped on `window` as a file manager drops them."""
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    def drop(window, *paths):
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+        event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                           Qt.KeyboardModifier.NoModifier)
+        window.dropEvent(event)
+        return event, mime  # the event does not own its mime data: keep both alive together
+
+    return drop
+
+
+@pytest.fixture
 def wait_for_result(qtbot):
     """wait_for_result(window): wait until no run is in flight and the newest one is drawn; returns its RunResult."""
 

@@ -7,20 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent, QImage
+from PySide6.QtGui import QImage
 
 from explorer import contract
 from explorer.core.state.jobs import execute
-
-
-def drop(window, *paths: Path):
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
-    window.dropEvent(event)
-    return event, mime  # the event does not own its mime data: keep both alive together
 
 
 def a_png(path: Path, colour: int = 0xCC3366) -> Path:
@@ -48,11 +38,11 @@ def test_text_typed_while_another_kind_opens_is_what_it_runs_on(window, bert_pat
 
 
 def test_an_image_dropped_while_the_vit_opens_is_taken_once_it_is_open(qtbot, window, vit_path, tmp_path,
-                                                                      gated_open, wait_for_model):
+                                                                      gated_open, wait_for_model, drop_files):
     gate, _ = gated_open
     window.open_in_background(vit_path)
     picture = a_png(tmp_path / "dropped.png")
-    event, _mime = drop(window, picture)
+    event, _mime = drop_files(window, picture)
     assert event.isAccepted()
     assert window.statusBar().currentMessage() == f"dropped.png is taken once {vit_path.name} is open."
     gate.set()
@@ -63,10 +53,10 @@ def test_an_image_dropped_while_the_vit_opens_is_taken_once_it_is_open(qtbot, wi
 
 
 def test_an_image_dropped_while_a_text_model_opens_is_said_unused(window, bert_path, tmp_path, gated_open,
-                                                                 wait_for_model):
+                                                                 wait_for_model, drop_files):
     gate, _ = gated_open
     window.open_in_background(bert_path)
-    drop(window, a_png(tmp_path / "cat.png"))
+    drop_files(window, a_png(tmp_path / "cat.png"))
     gate.set()
     model = wait_for_model(window, bert_path)
     assert window.message_bar.text() == f"cat.png was not used: {model.name} reads text, not images."

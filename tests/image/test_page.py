@@ -5,21 +5,12 @@ from __future__ import annotations
 import numpy as np
 import onnxruntime as ort
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication, QImage
 
 from explorer import contract
 from explorer.shared import images
 from explorer.shared.rollout import rollout
-
-
-def _drop(window, *paths):
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
-    window.dropEvent(event)
-    return event, mime  # the event does not own its mime data: keep both alive together
 
 
 def _click(qtbot, canvas, scene_pos, modifier=Qt.KeyboardModifier.NoModifier):
@@ -36,10 +27,10 @@ def _ort_attention(vit_path, pixel_values, mask):
 
 
 @pytest.fixture
-def opened(window, vit_path, pictures, settled):
+def opened(window, vit_path, pictures, settled, drop_files):
     """The ViT open and the first picture dropped and drawn."""
     assert window.open_path(vit_path)
-    event, _ = _drop(window, pictures["first"], pictures["second"])
+    event, _ = drop_files(window, pictures["first"], pictures["second"])
     assert event.isAccepted()
     return settled(window)
 
@@ -54,10 +45,10 @@ def test_dropped_images_form_a_strip_and_the_first_runs(window, opened, pictures
     assert "bars.png" in window.workspace.output_label.text()
 
 
-def test_a_text_file_and_a_truncated_png_give_messages_and_the_page_stays(window, opened, pictures):
+def test_a_text_file_and_a_truncated_png_give_messages_and_the_page_stays(window, opened, pictures, drop_files):
     page = opened
     shown = page.current
-    _drop(window, pictures["text"], pictures["truncated"])
+    drop_files(window, pictures["text"], pictures["truncated"])
     message = page.banner.text()
     assert page.banner.isVisibleTo(page)
     assert "notes.txt is not an image" in message and "broken.png" in message and "truncated" in message
@@ -159,9 +150,9 @@ def test_the_page_renders(window, opened, tmp_path):
     assert window.workspace.image_page.isVisible() and window.workspace.showing_views()
 
 
-def test_images_dropped_on_a_text_model_are_not_taken(window, bert_path, pictures):
+def test_images_dropped_on_a_text_model_are_not_taken(window, bert_path, pictures, drop_files):
     assert window.open_path(bert_path)
-    event, _ = _drop(window, pictures["first"])
+    event, _ = drop_files(window, pictures["first"])
     assert not event.isAccepted()
     assert not window.workspace.image_page.isVisible()
 
