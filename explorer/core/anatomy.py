@@ -1,7 +1,8 @@
 """Attention taken apart into the seed's steps, with the model's own numbers.
 
 For one head and one query token: q, the keys' k, the dot products q·k, the scaling by
-sqrt(d_k), the mask, the softmax giving alpha, each alpha·v and their sum b. The inputs
+sqrt(d_k), the mask (the keys a person hid and, in a decoder, the causal mask that hides each
+token's future), the softmax giving alpha, each alpha·v and their sum b. The inputs
 are a run's optional `queries/keys/values.<stack>` outputs (see docs/onnx-contract.md).
 Also the token embedding matrix, for similarities and nearest neighbours, and a ViT's way in:
 patch pixels -> linear patch embedding -> [CLS] prepended -> learned positions.
@@ -32,7 +33,9 @@ class HeadSteps:
     values: np.ndarray  # (K, head_dim) v for every key
     scores: np.ndarray  # (K,) q·k
     scaled: np.ndarray  # (K,) q·k / sqrt(d_k)
-    allowed: np.ndarray  # (K,) bool: the key mask and, for causal stacks, no future keys
+    key_mask: np.ndarray  # (K,) bool: False where the key was masked (padding, or hidden by a person)
+    causal: np.ndarray  # (K,) bool: False for keys after the query (a decoder's future); all True elsewhere
+    allowed: np.ndarray  # (K,) bool: both masks
     alpha: np.ndarray  # (K,) softmax of the allowed scaled scores; exactly 0 where not allowed
     weighted_values: np.ndarray  # (K, head_dim) alpha_k * v_k
     output: np.ndarray  # (head_dim,) b = sum_k alpha_k v_k
@@ -64,15 +67,15 @@ def head_steps(
     v = outputs[names[2]][layer, head].astype(np.float64)  # (K, hd)
     scores = k @ q  # (K,)
     scaled = scores / np.sqrt(q.shape[0])
-    allowed = np.ones(k.shape[0], bool) if key_mask is None else np.asarray(key_mask, bool).copy()
-    if spec.causal:
-        allowed &= np.arange(k.shape[0]) <= query
+    keys_kept = np.ones(k.shape[0], bool) if key_mask is None else np.asarray(key_mask, bool)
+    past = np.arange(k.shape[0]) <= query if spec.causal else np.ones(k.shape[0], bool)
+    allowed = keys_kept & past
     alpha = np.zeros_like(scaled)
     if allowed.any():
         shifted = np.exp(scaled[allowed] - scaled[allowed].max())
         alpha[allowed] = shifted / shifted.sum()
     weighted = alpha[:, None] * v  # (K, hd)
-    return HeadSteps(q, k, v, scores, scaled, allowed, alpha, weighted, weighted.sum(0))
+    return HeadSteps(q, k, v, scores, scaled, keys_kept, past, allowed, alpha, weighted, weighted.sum(0))
 
 
 def embedding_matrix(model_path: str | Path, meta: contract.ModelMetadata) -> np.ndarray:
@@ -82,8 +85,15 @@ def embedding_matrix(model_path: str | Path, meta: contract.ModelMetadata) -> np
     proto = onnx.load(str(model_path))
     for init in proto.graph.initializer:
         if init.name == meta.embedding:
-            return numpy_helper.to_array(init)
+            return weight_array(init)
     raise LookupError(f"the file has no initializer named {meta.embedding!r}")
+
+
+def weight_array(init: onnx.TensorProto) -> np.ndarray:
+    """An initializer as numpy, float16 widened to float32: a file may store its weights in
+    float16 and cast them up inside the graph (export/half.py), which computes in float32."""
+    array = numpy_helper.to_array(init)
+    return array.astype(np.float32) if array.dtype == np.float16 else array
 
 
 def cosine_similarity(vectors: np.ndarray) -> np.ndarray:
@@ -130,7 +140,7 @@ class Initializers:
         if name not in protos:
             raise LookupError(f"the file has no initializer named {name!r}")
         if name not in self._arrays:
-            self._arrays[name] = numpy_helper.to_array(protos[name])
+            self._arrays[name] = weight_array(protos[name])
         return self._arrays[name]
 
 

@@ -20,6 +20,7 @@ import torch
 from explorer import contract
 from export.bundle import EXPORT_INFO, export_info
 from export.checkpoint import save_model
+from export.half import store_float16
 from export.onnx_export import export_onnx, metadata_for
 from export.train.loop import TrainedRun
 
@@ -60,18 +61,23 @@ def finish(
     measure_onnx: Callable[[Path], dict],
     figures_of: Callable[[dict], tuple[contract.Figure, ...]],
     name_machine: bool = False,
+    float16: bool = False,
     **metadata: object,
 ) -> dict:
     """Export `run.model` to `out_dir/<name>.onnx` with its queries/keys/values/hidden states and
     the provenance `describe_run` makes, add `measure_onnx(file)` to it and the labelled
     `figures_of(provenance)` plus the training time, and save the model with its export
     information next to its checkpoints. Returns the provenance.
-    `metadata`: metadata_for's name, description, tokenizer_json, special_tokens, labels, image."""
+    `float16`: store the file's large weights in float16 (export.half) before it is measured, so
+    the figures are the shipped file's; the checkpoint keeps float32.
+    `metadata`: metadata_for's name, description, sample_text, tokenizer_json, special_tokens, labels, image."""
     provenance = describe_run(run, about, settings, measured_in_torch, name_machine)
     out = exported_file(out_dir, run.name)
     meta = metadata_for(run.model, provenance=provenance, **metadata)
     provenance.update(meta.provenance)  # metadata_for adds the exact parameter count
     export_onnx(run.model, meta, out, internals=True)
+    if float16:
+        store_float16(out)
     provenance.update(measure_onnx(out))
     figures = (*figures_of(provenance), training_time(provenance))
     meta = rewrite_metadata(out, provenance=provenance, figures=figures)
