@@ -84,6 +84,20 @@ def stack_output(name: str, stack: str) -> str:
     return f"{name}.{stack}"
 
 
+def past_input(layer: int, part: str) -> str:
+    """Input ``[batch, kv_heads, past, head_dim]``: the keys ("key") or values ("value") of a decoder
+    layer for the tokens before, as the previous step's `present_output` gave them."""
+    return f"past_key_values.{layer}.{part}"
+
+
+def present_output(layer: int, part: str) -> str:
+    """Output ``[batch, kv_heads, past + seq, head_dim]``: the past and this run's keys or values."""
+    return f"present.{layer}.{part}"
+
+
+CACHE_PARTS = ("key", "value")
+
+
 class ContractError(ValueError):
     """A file or metadata entry does not follow the contract; the message names what is wrong."""
 
@@ -181,6 +195,29 @@ class Unembedding:
 
 
 @dataclass(frozen=True)
+class KVCache:
+    """A decoder's key-value cache (Hugging Face's and Optimum's layout): per layer, inputs
+    `past_input(l, "key" | "value")` and outputs `present_output(l, ...)`. Fed a past of P tokens,
+    the ids are only the new tokens: they take positions P, P + 1, ..., the mask covers the P + T
+    keys, and the attention rows are the new queries over all P + T keys. A run on a whole sequence
+    feeds a past of length 0 (the file's default for batch 1)."""
+
+    stack: str  # the causal stack whose keys and values are cached
+    layers: int
+    heads: int  # key/value heads: fewer than the query heads where the model groups queries
+    head_dim: int
+
+    def past_inputs(self) -> list[str]:
+        return [past_input(layer, part) for layer in range(self.layers) for part in CACHE_PARTS]
+
+    def present_outputs(self) -> list[str]:
+        return [present_output(layer, part) for layer in range(self.layers) for part in CACHE_PARTS]
+
+    def shape(self, batch: int, length: int) -> tuple[int, int, int, int]:
+        return batch, self.heads, length, self.head_dim
+
+
+@dataclass(frozen=True)
 class Figure:
     """One figure the model reached, as a person reads it ("masked-token top-1: 34.0 % (unigram
     baseline 5.6 %)"): written by whoever measured it, shown by the app as it stands."""
@@ -215,6 +252,7 @@ class ModelMetadata:
     image: ImageSpec | None = None
     name: str = ""
     description: str = ""  # one line on what the model shows (the welcome page, the model panel)
+    sample_text: str = ""  # what the app first runs a text model on: an input that shows what it does
     provenance: dict[str, Any] = field(default_factory=dict)
     figures: tuple[Figure, ...] = ()  # what the model reached, labelled for a reader
     embedding: str | None = None  # initializer name of the token embedding matrix [vocab, d_model]
@@ -222,6 +260,7 @@ class ModelMetadata:
     text_embedding: dict[str, TextEmbedding] = field(default_factory=dict)  # per text ids input
     output_projection: dict[str, OutputProjection] = field(default_factory=dict)  # per stack
     unembedding: Unembedding | None = None  # a language model's final norm and unembedding (the logit lens)
+    kv_cache: KVCache | None = None  # a decoder's past/present keys and values, one token per step
     contract: int = CONTRACT_VERSION
 
     # -- names of the graph's inputs and outputs -------------------------------------------
@@ -230,14 +269,16 @@ class ModelMetadata:
         return KIND_SEQUENCES[self.kind]
 
     def input_names(self) -> list[str]:
-        """The inputs every file of this kind has; ``head_mask.<stack>`` inputs are optional."""
-        return [name for pair in self.sequence_inputs for name in pair]
+        """The inputs every file of this kind has (and a cache's); ``head_mask.<stack>`` inputs are optional."""
+        cache = self.kv_cache.past_inputs() if self.kv_cache else []
+        return [name for pair in self.sequence_inputs for name in pair] + cache
 
     def head_mask_inputs(self) -> list[str]:
         return [head_mask_input(s) for s in self.stacks]
 
     def output_names(self) -> list[str]:
-        return [LOGITS] + [attention_output(s) for s in self.stacks]
+        cache = self.kv_cache.present_outputs() if self.kv_cache else []
+        return [LOGITS] + [attention_output(s) for s in self.stacks] + cache
 
     def tokenizer_for(self, ids_input: str) -> str | None:
         if ids_input == TGT_IDS and self.target_tokenizer:

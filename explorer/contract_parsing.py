@@ -20,6 +20,7 @@ from explorer.contract import (
     ContractError,
     Figure,
     ImageSpec,
+    KVCache,
     LayerNormNames,
     ModelMetadata,
     OutputProjection,
@@ -161,6 +162,21 @@ def _parse_unembedding(data: Any, image: ImageSpec | None) -> Unembedding | None
         raise ContractError(f"unembedding: 'transposed' must be true or false, got {transposed!r}")
     return Unembedding(_name(raw, "weight", "unembedding", required=True), _name(raw, "bias", "unembedding"),
                        _parse_norm(raw.get("norm"), "unembedding.norm"), transposed)
+
+
+def _parse_kv_cache(data: Any, stacks: dict[str, StackSpec]) -> KVCache | None:
+    if data is None:
+        return None
+    raw = _object(data, "kv_cache")
+    stack = _require(raw, "stack", str, "kv_cache")
+    if stack not in stacks or not stacks[stack].causal:
+        raise ContractError(f"kv_cache: 'stack' must name a causal stack of the model, got {stack!r}")
+    cache = KVCache(stack, *(_positive_int(raw, key, "kv_cache") for key in ("layers", "heads", "head_dim")))
+    spec = stacks[stack]
+    if cache.layers != spec.layers or spec.heads % cache.heads or cache.head_dim != spec.head_dim:
+        raise ContractError(f"kv_cache: {cache.layers} layers of {cache.heads} heads of {cache.head_dim} do not fit "
+                            f"stacks.{stack} ({spec.layers} layers of {spec.heads} heads of {spec.head_dim})")
+    return cache
 
 
 def _parse_text_embedding(data: Any, text_inputs: tuple[str, ...]) -> dict[str, TextEmbedding]:
@@ -319,6 +335,7 @@ def parse_metadata(text: str | None) -> ModelMetadata:
         image=image,
         name=str(data.get("name", "")),
         description=str(data.get("description", "")),
+        sample_text=str(data.get("sample_text", "")),
         provenance=provenance,
         figures=_parse_figures(data.get("figures", [])),
         embedding=embedding,
@@ -326,6 +343,7 @@ def parse_metadata(text: str | None) -> ModelMetadata:
         text_embedding=text_embedding,
         output_projection=output_projection,
         unembedding=_parse_unembedding(data.get("unembedding"), image),
+        kv_cache=_parse_kv_cache(data.get("kv_cache"), stacks),
         contract=version,
     )
 

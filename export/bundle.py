@@ -36,6 +36,7 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, internals: bool =
         image=image,
         provenance=info.get("provenance"),
         description=info.get("description", ""),
+        sample_text=info.get("sample_text", ""),
     )
     figures = tuple(contract.Figure(**figure) for figure in info.get("figures", ()))
     return export_onnx(model, dataclasses.replace(meta, figures=figures), out, internals=internals)
@@ -51,12 +52,13 @@ def export_info(meta: contract.ModelMetadata) -> dict:
         "image": dataclasses.asdict(meta.image) if meta.image else None,
         "provenance": meta.provenance,
         "description": meta.description,
+        "sample_text": meta.sample_text,
         "figures": [dataclasses.asdict(figure) for figure in meta.figures],
     }
 
 
 def untrained_model(kind: str, overrides: dict | None = None, seed: int = 0):
-    """A randomly initialised model of `kind` ("bert", "transformer", "vit"); `overrides` sets config
+    """A randomly initialised model of `kind` ("bert", "transformer", "vit", "gpt"); `overrides` sets config
     fields (layers, heads, d_model...)."""
     model_kind = kinds.MODEL_KINDS[kind]
     config = model_kind.config(overrides)

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-UNTRAINED_KINDS = ("bert", "transformer", "vit")
+UNTRAINED_KINDS = ("bert", "transformer", "vit", "gpt")
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_untrained)
 
     p = sub.add_parser("train", help="train a bundled model on data this machine has, then export it")
-    p.add_argument("model", choices=("transformer", "bert", "vit", "all"))
+    p.add_argument("model", choices=("transformer", "bert", "vit", "gpt", "all"))
     p.add_argument("--out-dir", type=Path, default=Path("explorer/assets/models"))
     p.add_argument("--work-dir", type=Path, default=Path("build/train"), help="checkpoints, to resume from")
     p.add_argument("--seed", type=int, default=0)

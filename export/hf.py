@@ -56,6 +56,7 @@ INTERNALS = ("queries", "keys", "values")  # the contract's step-by-step outputs
 ATTENTION = "attention_explorer_eager"  # our name for eager attention with a head mask
 
 _EXAMPLE_BATCH, _EXAMPLE_LENGTH = 2, 6  # lengths of at least 2, so that no axis is specialised
+_EXAMPLE_PAST = 3  # a cached decoder is traced with this many past tokens
 
 
 class AttentionCalls:
@@ -114,27 +115,37 @@ class ContractWrapper(nn.Module):
     logits, attention, the queries, keys and values every attention call used, and the hidden
     states (the first layer's input, then each layer's output), for the app's anatomy views."""
 
-    def __init__(self, hf_model: nn.Module, kind: str):
+    def __init__(self, hf_model: nn.Module, kind: str, cache: contract.KVCache | None = None):
         super().__init__()
         self.hf = hf_model
         self.kind = kind
         self.spec = contract.KIND_SPECS[kind]
         self.stack = next(iter(self.spec.stacks))
+        self.cache = cache  # a decoder's past/present keys and values, fed and returned per layer
         # A pre-norm decoder (GPT-2) norms its last hidden state before handing it back: the
         # contract's is the last layer's output, which is what goes into that final norm.
         self.final_norm = getattr(hf_model.base_model, "ln_f", None)
 
     def input_names(self) -> list[str]:
-        return [*contract.KIND_SEQUENCES[self.kind][0], contract.head_mask_input(self.stack)]
+        past = self.cache.past_inputs() if self.cache else []
+        return [*contract.KIND_SEQUENCES[self.kind][0], contract.head_mask_input(self.stack), *past]
 
     def output_names(self) -> list[str]:
         internals = [contract.stack_output(name, self.stack) for name in (*INTERNALS, "hidden_states")]
-        return [contract.LOGITS, contract.attention_output(self.stack), *internals]
+        present = self.cache.present_outputs() if self.cache else []
+        return [contract.LOGITS, contract.attention_output(self.stack), *internals, *present]
 
-    def forward(self, inputs: torch.Tensor, mask: torch.Tensor, head_mask: torch.Tensor):
+    def forward(self, inputs: torch.Tensor, mask: torch.Tensor, head_mask: torch.Tensor, *past: torch.Tensor):
         calls = AttentionCalls(head_mask)
         source = self.spec.sequences[0][0]  # input_ids, or pixel_values for an image model
-        extra = {"use_cache": False} if self.spec.causal else {}
+        extra = {}
+        if self.cache:  # transformers' own cache, filled with the past (key, value) of each layer
+            from transformers import DynamicCache
+
+            layers = list(zip(past[0::2], past[1::2], strict=True))
+            extra = {"use_cache": True, "cache": DynamicCache(layers, config=self.hf.config)}
+        elif self.spec.causal:
+            extra = {"use_cache": False}
         before_norm: list[torch.Tensor] = []
         hook = None if self.final_norm is None else self.final_norm.register_forward_pre_hook(
             lambda module, args: before_norm.append(args[0]))
@@ -152,7 +163,9 @@ class ContractWrapper(nn.Module):
             logits = out.last_hidden_state  # (B, T, d_model)
         hidden = [*out.hidden_states[:-1], *(before_norm or out.hidden_states[-1:])]
         internals = [calls.stacked(name) for name in INTERNALS]  # each (L, B, H, T, hd)
-        return (logits, torch.stack(out.attentions), *internals, torch.stack(hidden))  # attentions (L, B, H, T, T)
+        present = [t for layer in out.cache.layers for t in (layer.keys, layer.values)] if self.cache else []
+        # attentions (L, B, H, T, P + T)
+        return (logits, torch.stack(out.attentions), *internals, torch.stack(hidden), *present)
 
     def text_embedding(self) -> dict[str, contract.TextEmbedding]:
         """How the ids enter the first layer, by the graph's names of the weights: BERT's family and
@@ -295,16 +308,32 @@ def example_inputs(checkpoint: Checkpoint, meta: contract.ModelMetadata) -> tupl
         pixels = torch.randn(b, meta.image.channels, *meta.image.size)  # (B, C, H, W)
         return pixels, torch.ones(b, 1 + meta.image.num_patches, dtype=torch.long), head_mask
     ids = torch.randint(0, checkpoint.config["vocab_size"], (b, _EXAMPLE_LENGTH))  # (B, T)
-    return ids, torch.ones_like(ids), head_mask
+    if meta.kv_cache is None:
+        return ids, torch.ones_like(ids), head_mask
+    past = tuple(torch.randn(meta.kv_cache.shape(b, _EXAMPLE_PAST)) for _ in meta.kv_cache.past_inputs())
+    return ids, torch.ones(b, _EXAMPLE_PAST + _EXAMPLE_LENGTH, dtype=torch.long), head_mask, *past
 
 
 def dynamic_shapes(meta: contract.ModelMetadata) -> tuple:
     batch = torch.export.Dim("batch", min=1, max=4096)
     if meta.image is not None:
         return {0: batch}, {0: batch}, None
+    if meta.kv_cache is not None:  # the mask covers past + new tokens, a sum torch.export infers by itself
+        auto = torch.export.Dim.AUTO
+        past = tuple({0: batch, 2: auto} for _ in meta.kv_cache.past_inputs())
+        return {0: batch, 1: auto}, {0: batch, 1: auto}, None, past  # forward's *past: one entry
     longest = next(iter(meta.max_positions.values()), 4096)
     seq = torch.export.Dim("seq", min=2, max=longest)
     return {0: batch, 1: seq}, {0: batch, 1: seq}, None
+
+
+def kv_cache(meta: contract.ModelMetadata) -> contract.KVCache | None:
+    """A decoder's cache: every layer's keys and values, as transformers' own cache holds them."""
+    causal = [(name, spec) for name, spec in meta.stacks.items() if spec.causal]
+    if len(meta.stacks) != 1 or not causal:  # a seq2seq decoder steps with its encoder: not cached here
+        return None
+    name, spec = causal[0]
+    return contract.KVCache(name, spec.layers, spec.heads, spec.head_dim)
 
 
 def export_hf(folder: str | Path, out: str | Path, task: str | None = None) -> Path:
@@ -326,8 +355,9 @@ def export_hf(folder: str | Path, out: str | Path, task: str | None = None) -> P
     )
     model = load_model(checkpoint)
     parameters = sum(p.numel() for p in model.parameters())  # tied weights once, as the app should count them
-    meta = dataclasses.replace(meta, provenance={**meta.provenance, "parameters": parameters})
-    wrapper = ContractWrapper(model, checkpoint.kind).eval()
+    meta = dataclasses.replace(meta, provenance={**meta.provenance, "parameters": parameters},
+                               kv_cache=kv_cache(meta))
+    wrapper = ContractWrapper(model, checkpoint.kind, meta.kv_cache).eval()
     proto = to_onnx(wrapper, example_inputs(checkpoint, meta), dynamic_shapes(meta))
     if meta.image is None:
         meta = dataclasses.replace(meta, embedding=token_embedding(proto.graph, checkpoint.config["vocab_size"]),

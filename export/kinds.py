@@ -16,12 +16,13 @@ from torch import nn
 
 from explorer import contract
 from export.layers import MultiHeadAttention
-from export.models import Bert, BertConfig, Transformer, TransformerConfig, ViT, ViTConfig
+from export.models import GPT, Bert, BertConfig, GPTConfig, Transformer, TransformerConfig, ViT, ViTConfig
 from export.models.common import ModelOutput
-from export.tokenizer import BERT_SPECIAL, character_wordpiece
+from export.tokenizer import BERT_SPECIAL, GPT_SPECIAL, character_wordpiece, gpt_character_level
 
 # The Transformer's character vocabulary starts its target with [CLS] and ends it with [SEP].
 SEQ2SEQ_SPECIAL = {"pad": "[PAD]", "unk": "[UNK]", "bos": "[CLS]", "eos": "[SEP]"}
+EXAMPLE_PAST = 3  # tokens in the past a cached model is traced with: more than 1, fewer than the new ones
 UNTRAINED = {"source": "untrained", "note": "random weights, for tests and demos"}
 
 
@@ -76,6 +77,20 @@ class ModelKind:
 
     def patch_embedding(self, model: nn.Module, name_of) -> contract.PatchEmbedding | None:
         return None
+
+    def unembedding(self, model: nn.Module, name_of) -> contract.Unembedding | None:
+        """A language model's final norm and output projection (the logit lens reads them)."""
+        return None
+
+    # -- the key-value cache ------------------------------------------------------------------
+    def kv_cache(self, config) -> contract.KVCache | None:
+        """Where the model caches its keys and values between steps (None: it does not)."""
+        return None
+
+    def example_past(self, config, batch: int) -> tuple[torch.Tensor, ...]:
+        """A past for tracing: keys and values of each layer, longer than 1 and than the new tokens."""
+        cache = self.kv_cache(config)
+        return tuple(torch.randn(cache.shape(batch, EXAMPLE_PAST)) for _ in cache.past_inputs())
 
     def untrained_metadata(self, model: nn.Module) -> dict:
         """metadata_for's keywords for a model with random weights (tokenizer, labels, image...)."""
@@ -183,6 +198,48 @@ class TransformerKind(ModelKind):
                 "max_positions": meta.max_positions[contract.SRC_IDS]}
 
 
+class GPTKind(ModelKind):
+    def stack_layers(self, config):
+        return {"decoder": config.layers}
+
+    def forward(self, model, sequences, head_masks, past=None):
+        return model(*sequences, head_masks["decoder"], past)
+
+    def example_sequences(self, config, batch):
+        ids, _ = _text_sequences(config, batch, (6,))
+        return ids, torch.ones(batch, EXAMPLE_PAST + 6, dtype=torch.long)  # the mask covers past and new keys
+
+    def dynamic_sequences(self, config, batch):
+        # With a cache the mask covers past + new tokens, a sum torch.export infers by itself.
+        return {0: batch, 1: torch.export.Dim.AUTO}, {0: batch, 1: torch.export.Dim.AUTO}
+
+    def attention_modules(self, model):
+        return {"decoder": [block.attention for block in model.decoder.blocks]}
+
+    def text_embedding(self, model, name_of):
+        return {contract.INPUT_IDS: contract.TextEmbedding(1.0, name_of(model.positions.weight))}
+
+    def unembedding(self, model, name_of):
+        norm = model.decoder.final_norm
+        return contract.Unembedding(name_of(model.embed.weight),
+                                    norm=contract.LayerNormNames(name_of(norm.weight), name_of(norm.bias), norm.eps))
+
+    def kv_cache(self, config):
+        return contract.KVCache("decoder", config.layers, config.heads, config.d_model // config.heads)
+
+    def untrained_metadata(self, model):
+        tokenizer = gpt_character_level()
+        return {"name": "untrained GPT", "tokenizer_json": tokenizer.to_str(), "special_tokens": GPT_SPECIAL}
+
+    def config(self, overrides=None):
+        return super().config({"vocab_size": 160, **(overrides or {})})
+
+    def config_fields(self, meta, shapes):
+        return {"d_model": meta.d_model, "heads": meta.stacks["decoder"].heads,
+                "d_ff": shapes["decoder.blocks.0.feed_forward.net.0.weight"][0], **_text_fields(meta, shapes),
+                "layers": meta.stacks["decoder"].layers, "max_positions": meta.max_positions[contract.INPUT_IDS]}
+
+
 class ViTKind(ModelKind):
     def stack_layers(self, config):
         return {"encoder": config.layers}
@@ -238,7 +295,8 @@ def image_spec_for(config: ViTConfig) -> contract.ImageSpec:
 BERT = BertKind("bert", Bert, BertConfig, "bert-mlm")
 TRANSFORMER = TransformerKind("transformer", Transformer, TransformerConfig, "seq2seq")
 VIT = ViTKind("vit", ViT, ViTConfig, "vit-classifier")
-MODEL_KINDS: dict[str, ModelKind] = {k.name: k for k in (BERT, TRANSFORMER, VIT)}
+GPT_KIND = GPTKind("gpt", GPT, GPTConfig, "decoder-lm")
+MODEL_KINDS: dict[str, ModelKind] = {k.name: k for k in (BERT, TRANSFORMER, VIT, GPT_KIND)}
 
 
 def for_model(model: nn.Module) -> ModelKind:

@@ -25,7 +25,7 @@ class AttentionOutput:
     probs: torch.Tensor  # (B, H, T, S) softmax probabilities, before head_mask
     queries: torch.Tensor  # (B, H, T, hd)
     keys: torch.Tensor  # (B, H, S, hd)
-    values: torch.Tensor  # (B, H, S, hd)
+    values: torch.Tensor  # (B, H, S, hd); with a cache, keys and values are the next step's past
 
 
 class TokenEmbedding(nn.Module):
@@ -73,9 +73,11 @@ class LearnedPositions(nn.Module):
         return x + self.weight[: x.shape[1]]  # (B, T, D)
 
 
-def causal_mask(length: int, device: torch.device | None = None) -> torch.Tensor:
-    """(T, T) bool: query i may attend key j only when j <= i."""
-    return torch.ones(length, length, dtype=torch.bool, device=device).tril()
+def causal_mask(queries: int, keys: int, device: torch.device | None = None) -> torch.Tensor:
+    """(T, S) bool: query i may attend key j only when j <= i + S - T. The T queries are the last
+    T positions of the S keys: with a key-value cache, S - T keys come from earlier steps."""
+    query_positions = torch.arange(queries, device=device) + (keys - queries)  # (T,)
+    return torch.arange(keys, device=device)[None, :] <= query_positions[:, None]
 
 
 class MultiHeadAttention(nn.Module):
@@ -108,17 +110,20 @@ class MultiHeadAttention(nn.Module):
         key_mask: torch.Tensor | None = None,  # (B, S) 1 attend, 0 masked key
         causal: bool = False,
         head_mask: torch.Tensor | None = None,  # (H,) 1 keep, 0 remove the head's output
+        past: tuple[torch.Tensor, torch.Tensor] | None = None,  # cached (K, V) of earlier tokens, (B, H, P, hd)
     ) -> AttentionOutput:
         q = self._split_heads(self.w_q(x_q))  # (B, H, T, hd)
         k = self._split_heads(self.w_k(x_kv))  # (B, H, S, hd)
         v = self._split_heads(self.w_v(x_kv))  # (B, H, S, hd)
+        if past is not None:  # the earlier tokens' keys and values, computed once (S = P + T)
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
 
         scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)  # (B, H, T, S)
         allowed = torch.ones_like(scores, dtype=torch.bool)
         if key_mask is not None:
             allowed = allowed & key_mask[:, None, None, :].bool()
         if causal:
-            allowed = allowed & causal_mask(scores.shape[-1], scores.device)[: scores.shape[-2]]
+            allowed = allowed & causal_mask(scores.shape[-2], scores.shape[-1], scores.device)
         # The most negative finite value, not -inf: its exp is exactly 0, and a row
         # with every key masked (a padding query) stays finite instead of NaN.
         scores = scores.masked_fill(~allowed, torch.finfo(scores.dtype).min)
@@ -172,18 +177,28 @@ class BlockOutput:
 
 
 class EncoderBlock(nn.Module):
-    """Self-attention over the whole sequence, then feed-forward; each with residual + norm."""
+    """Self-attention over the whole sequence, then feed-forward; each with residual + norm.
+    With `causal`, each token attends only to itself and earlier ones: a GPT's block."""
 
-    def __init__(self, d_model: int, heads: int, d_ff: int, norm_first: bool = False, dropout: float = 0.0):
+    def __init__(
+        self, d_model: int, heads: int, d_ff: int, norm_first: bool = False, dropout: float = 0.0, causal: bool = False
+    ):
         super().__init__()
+        self.causal = causal
         self.attention = MultiHeadAttention(d_model, heads)
         self.attention_sub = Sublayer(d_model, norm_first, dropout)
         self.feed_forward = FeedForward(d_model, d_ff, dropout)
         self.feed_forward_sub = Sublayer(d_model, norm_first, dropout)
 
-    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None, head_mask: torch.Tensor | None) -> BlockOutput:
+    def forward(
+        self,
+        x: torch.Tensor,
+        key_mask: torch.Tensor | None,
+        head_mask: torch.Tensor | None,
+        past: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> BlockOutput:
         h = self.attention_sub.normed_input(x)
-        att = self.attention(h, h, key_mask=key_mask, head_mask=head_mask)
+        att = self.attention(h, h, key_mask=key_mask, causal=self.causal, head_mask=head_mask, past=past)
         x = self.attention_sub.add(x, att.output)
         x = self.feed_forward_sub.add(x, self.feed_forward(self.feed_forward_sub.normed_input(x)))
         return BlockOutput(x, {"self": att})

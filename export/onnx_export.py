@@ -42,9 +42,14 @@ class ContractModule(nn.Module):
         self.attentions = attentions
         self.internals = internals
 
+    @property
+    def cache(self) -> contract.KVCache | None:
+        return self.model_kind.kv_cache(self.model.config)
+
     def input_names(self) -> list[str]:
         sequences = [name for pair in self.model_kind.spec.sequences for name in pair]
-        return sequences + [contract.head_mask_input(s) for s in self.stacks]
+        cache = self.cache.past_inputs() if self.cache else []
+        return sequences + [contract.head_mask_input(s) for s in self.stacks] + cache
 
     def output_names(self) -> list[str]:
         names = [contract.LOGITS]
@@ -53,18 +58,26 @@ class ContractModule(nn.Module):
         if self.internals:
             for name in contract.OPTIONAL_STACK_OUTPUTS:
                 names += [contract.stack_output(name, s) for s in self.stacks]
-        return names
+        return names + (self.cache.present_outputs() if self.cache else [])
 
     def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        n_seq = len(inputs) - len(self.stacks)
-        head_masks = dict(zip(self.stacks, inputs[n_seq:], strict=True))
-        out: ModelOutput = self.model_kind.forward(self.model, inputs[:n_seq], head_masks)
+        n_seq = 2 * len(self.model_kind.spec.sequences)
+        head_masks = dict(zip(self.stacks, inputs[n_seq : n_seq + len(self.stacks)], strict=True))
+        if self.cache:  # (key, value) per layer, in past_inputs' order
+            flat = inputs[n_seq + len(self.stacks):]
+            past = list(zip(flat[0::2], flat[1::2], strict=True))
+            out: ModelOutput = self.model_kind.forward(self.model, inputs[:n_seq], head_masks, past)
+        else:
+            out = self.model_kind.forward(self.model, inputs[:n_seq], head_masks)
         results = [out.logits]
         if self.attentions:
             results += [torch.stack(out.stacks[s].probs) for s in self.stacks]  # (L, B, H, T, S)
         if self.internals:
             for name in contract.OPTIONAL_STACK_OUTPUTS:
                 results += [torch.stack(getattr(out.stacks[s], name)) for s in self.stacks]
+        if self.cache:  # every key and value so far: the next step's past
+            trace = out.stacks[self.cache.stack]
+            results += [t for pair in zip(trace.keys, trace.values, strict=True) for t in pair]
         return tuple(results)
 
 
@@ -73,14 +86,17 @@ def example_inputs(model: nn.Module) -> tuple[torch.Tensor, ...]:
     model_kind = kinds.for_model(model)
     config = model.config
     head_masks = tuple(torch.ones(spec.layers, spec.heads) for spec in model_kind.stack_specs(config).values())
-    return model_kind.example_sequences(config, _EXAMPLE_BATCH) + head_masks
+    past = model_kind.example_past(config, _EXAMPLE_BATCH) if model_kind.kv_cache(config) else ()
+    return model_kind.example_sequences(config, _EXAMPLE_BATCH) + head_masks + past
 
 
 def dynamic_shapes(model: nn.Module) -> tuple:
     model_kind = kinds.for_model(model)
     batch = torch.export.Dim("batch", min=1, max=4096)
     fixed_head_masks = tuple(None for _ in model_kind.spec.stacks)
-    return model_kind.dynamic_sequences(model.config, batch) + fixed_head_masks
+    cache = model_kind.kv_cache(model.config)
+    past = tuple({0: batch, 2: torch.export.Dim.AUTO} for _ in (cache.past_inputs() if cache else ()))
+    return model_kind.dynamic_sequences(model.config, batch) + fixed_head_masks + past
 
 
 def export_onnx(
@@ -116,6 +132,7 @@ def _with_weight_names(metadata: contract.ModelMetadata, wrapper: ContractModule
         metadata,
         text_embedding=model_kind.text_embedding(model, name_of),
         patch_embedding=model_kind.patch_embedding(model, name_of),
+        unembedding=model_kind.unembedding(model, name_of),
         output_projection=projections,
     )
 
@@ -157,7 +174,7 @@ def save_contract_model(proto: onnx.ModelProto, metadata: contract.ModelMetadata
     contract.check_initializers(metadata, {init.name for init in proto.graph.initializer})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _default_head_masks_to_ones(proto, metadata)
+    _default_optional_inputs(proto, metadata)
     del proto.metadata_props[:]
     entry = proto.metadata_props.add()
     entry.key = contract.METADATA_KEY
@@ -166,15 +183,19 @@ def save_contract_model(proto: onnx.ModelProto, metadata: contract.ModelMetadata
     return path
 
 
-def _default_head_masks_to_ones(proto: onnx.ModelProto, metadata: contract.ModelMetadata) -> None:
-    """Give each head_mask input an initializer of ones with the same name: ONNX's way to make an
-    input optional with a default, so a caller that ablates nothing need not feed it."""
+def _default_optional_inputs(proto: onnx.ModelProto, metadata: contract.ModelMetadata) -> None:
+    """Give each head_mask input an initializer of ones with the same name, and each past of a
+    key-value cache an empty one (batch 1, length 0): ONNX's way to make an input optional with a
+    default, so a caller that ablates nothing, or runs a whole sequence, need not feed them."""
     inputs = {i.name for i in proto.graph.input}
-    for stack, spec in metadata.stacks.items():
-        name = contract.head_mask_input(stack)
+    defaults = {contract.head_mask_input(stack): np.ones((spec.layers, spec.heads), np.float32)
+                for stack, spec in metadata.stacks.items()}
+    if metadata.kv_cache:
+        defaults.update({name: np.zeros(metadata.kv_cache.shape(1, 0), np.float32)
+                         for name in metadata.kv_cache.past_inputs()})
+    for name, value in defaults.items():
         if name in inputs:
-            ones = onnx.numpy_helper.from_array(np.ones((spec.layers, spec.heads), dtype=np.float32), name)
-            proto.graph.initializer.append(ones)
+            proto.graph.initializer.append(onnx.numpy_helper.from_array(value, name))
 
 
 def metadata_for(
@@ -187,6 +208,7 @@ def metadata_for(
     image: contract.ImageSpec | None = None,
     provenance: dict | None = None,
     description: str = "",
+    sample_text: str = "",
 ) -> contract.ModelMetadata:
     """The contract metadata for one of our models; sizes come from its config."""
     model_kind = kinds.for_model(model)
@@ -194,6 +216,7 @@ def metadata_for(
     return contract.ModelMetadata(
         kind=model_kind.kind,
         stacks=model_kind.stack_specs(c),
+        kv_cache=model_kind.kv_cache(c),
         d_model=c.d_model,
         max_positions=model_kind.max_positions(c),
         tokenizer=tokenizer_json,
@@ -202,6 +225,7 @@ def metadata_for(
         image=image,
         name=name,
         description=description,
+        sample_text=sample_text,
         # The exact count from PyTorch: the file's initializers hold tied weights once.
         provenance={"parameters": sum(p.numel() for p in model.parameters()), **(provenance or {})},
     )

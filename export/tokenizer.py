@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import string
+from collections import Counter
 
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
 BERT_SPECIAL = {"pad": "[PAD]", "unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]"}
 # A sequence-to-sequence decoder starts from `bos` and stops at `eos`; `pad` comes first (id 0).
 SEQ2SEQ_SPECIAL = {"pad": "[PAD]", "unk": "[UNK]", "bos": "[BOS]", "eos": "[EOS]"}
+# A GPT's one special token (GPT-2's): it ends each training document, so it also begins the next
+# one, and the tokenizer puts it before every text the model reads.
+END_OF_TEXT = "<|endoftext|>"
+GPT_SPECIAL = {"pad": END_OF_TEXT, "bos": END_OF_TEXT, "eos": END_OF_TEXT}
 # Every printable ASCII character but the line breaks and tabs: what people type.
 PRINTABLE = "".join(c for c in string.printable if c == " " or not c.isspace())
 
@@ -46,7 +51,7 @@ def character_level(alphabet: str = PRINTABLE, special: dict[str, str] | None = 
     `alphabet` once, in sorted order. Case and spaces are kept; other characters become unk.
     Decoding joins the characters again."""
     special = dict(special or SEQ2SEQ_SPECIAL)
-    vocab = list(special.values()) + sorted(set(alphabet))
+    vocab = list(dict.fromkeys(special.values())) + sorted(set(alphabet))  # one id for a token in several roles
     tok = Tokenizer(models.WordLevel({t: i for i, t in enumerate(vocab)}, unk_token=special["unk"]))
     tok.pre_tokenizer = pre_tokenizers.Split(Regex("(?m)."), behavior="isolated")
     tok.decoder = decoders.Fuse()
@@ -77,6 +82,40 @@ def bert_wordpiece(texts, vocab_size: int, min_frequency: int = 2) -> Tokenizer:
     tok.post_processor = bert_post_processor(tok)
     tok.decoder = decoders.WordPiece(prefix="##")
     return tok
+
+
+def gpt_character_level() -> Tokenizer:
+    """One token per printable character after <|endoftext|>: for untrained GPTs."""
+    return character_level(special={**GPT_SPECIAL, "unk": "<|unk|>"})
+
+
+def byte_level_bpe(texts, vocab_size: int) -> Tokenizer:
+    """GPT-2's kind of tokenizer trained on `texts`: byte-level BPE (any text encodes, nothing is
+    unknown; spaces stay in the tokens), <|endoftext|> (id 0) put before every encoding."""
+    from tokenizers import trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[END_OF_TEXT], show_progress=False,
+                                  initial_alphabet=sorted(pre_tokenizers.ByteLevel.alphabet()))
+    tok.train_from_iterator(texts, trainer=trainer)
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{END_OF_TEXT} $A", pair=f"{END_OF_TEXT} $A {END_OF_TEXT} $B:1",
+        special_tokens=[(END_OF_TEXT, tok.token_to_id(END_OF_TEXT))])
+    return tok
+
+
+def single_token_share(tokenizer: Tokenizer, texts, words: int = 1000) -> float:
+    """Of the `words` most frequent words in `texts` (runs of letters, as the tokenizer's own
+    normalizer and pre-tokenizer cut them: lower-cased), the share the vocabulary holds whole,
+    as one token rather than pieces."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        pieces = tokenizer.pre_tokenizer.pre_tokenize_str(tokenizer.normalizer.normalize_str(text))
+        counts.update(word for word, _ in pieces if word.isalpha())
+    top = [word for word, _ in counts.most_common(words)]
+    return sum(tokenizer.token_to_id(word) is not None for word in top) / max(len(top), 1)
 
 
 def _continuation_pieces(tok: Tokenizer, texts: list[str]) -> list[str]:

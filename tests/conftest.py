@@ -30,6 +30,7 @@ SMALL = {
     "transformer": {"vocab_size": 160, "d_model": 32, "heads": 2, "encoder_layers": 2, "decoder_layers": 3,
                     "d_ff": 64, "max_positions": 40},
     "vit": {"image_size": 16, "patch_size": 4, "d_model": 32, "heads": 2, "layers": 3, "d_ff": 64, "classes": 5},
+    "gpt": {"vocab_size": 160, "d_model": 32, "heads": 4, "layers": 2, "d_ff": 64, "max_positions": 48},
 }
 
 
@@ -43,7 +44,7 @@ def _sources_hash() -> str:
 
 
 def contract_model(kind: str, cache_dir: Path) -> Path:
-    """The path of a small untrained `kind` model ("bert", "transformer", "vit"), exporting it if needed."""
+    """The path of a small untrained `kind` model ("bert", "transformer", "vit", "gpt"), exporting it if needed."""
     config = json.dumps(SMALL[kind], sort_keys=True)
     key = hashlib.sha256(f"{_sources_hash()} {kind} {config}".encode()).hexdigest()[:16]
     path = cache_dir / f"{kind}-{key}.onnx"
@@ -89,6 +90,11 @@ def transformer_path(model_cache) -> Path:
 @pytest.fixture(scope="session")
 def vit_path(model_cache) -> Path:
     return contract_model("vit", model_cache)
+
+
+@pytest.fixture(scope="session")
+def gpt_path(model_cache) -> Path:
+    return contract_model("gpt", model_cache)
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,10 @@
 """A decoder language model writing on from its prompt, one token at a time: `next`, `back`,
 `run_to_end`, greedy or sampled (temperature, top-k, top-p, seed: the same seed gives the same text).
 
-Each step is one run of the model on the prompt and the tokens generated so far; its last row is
-the newest token's attention over everything before it, and its last logits choose the next
-token. (Every step runs the whole sequence: a key-value cache in the contract is still to come.)
+Each step's result is the model's run on the prompt and the tokens generated so far; its last
+row is the newest token's attention over everything before it, and its last logits choose the
+next token. A model with a key-value cache runs only the newest token each step
+(explorer.core.kv_cache); one without runs the whole sequence again.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from explorer.core.decoding import Stepper
+from explorer.core.kv_cache import CachedSequence
 from explorer.core.masking import TokenEdits
 from explorer.core.predictions import Sampling, sampling_distribution
 from explorer.core.result import RunResult
@@ -60,6 +62,7 @@ class TextGenerator(Stepper):
         self.generated: list[int] = []
         self.steps: list[RunResult] = []
         self._prompt_run: RunResult | None = None
+        self._cached: CachedSequence | None = None  # made with the prompt's run, where the model caches
 
     @property
     def target(self) -> list[int]:
@@ -93,12 +96,27 @@ class TextGenerator(Stepper):
         if self.steps:
             chooser = self.steps[-1]
         else:
-            self._prompt_run = self._prompt_run or self._run(list(self.prompt))
+            if self._prompt_run is None:
+                self._prompt_run = self._run(list(self.prompt))
+                if self.runner.model.meta.kv_cache:
+                    self._cached = CachedSequence(self.runner, self._prompt_run, self.prompt_mask, self.max_len)
             chooser = self._prompt_run
         self.generated.append(choose(chooser.logits[-1], self.sampling, len(self.generated)))
-        result = self._run(self.target)
+        result = self._step()
         self.steps.append(result)
         return result
+
+    def _step(self) -> RunResult:
+        """The run on the target, the newest token now in it: one cached token, or all of them."""
+        if self._cached is None:
+            return self._run(self.target)
+        outputs = self._cached.step(self.generated[-1], self.head_masks)
+        return self._cached.result(self.target, tuple(self.tokens()), outputs)
+
+    def back(self) -> None:
+        if self.steps and self._cached is not None:
+            self._cached.back()
+        super().back()
 
     def tokens(self) -> list[str]:
         return [self.encoder.id_to_token(i) for i in self.target]

@@ -56,6 +56,11 @@ class Runner:
             if name in self._head_mask_inputs:
                 given = (head_masks or {}).get(stack)
                 feeds[name] = np.ones((spec.layers, spec.heads), np.float32) if given is None else given
+        cache = self.model.meta.kv_cache
+        if cache:  # a whole sequence runs on an empty past, sized to its batch
+            batch = feeds[self.model.meta.sequence_inputs[0][0]].shape[0]
+            for name in cache.past_inputs():
+                feeds.setdefault(name, np.zeros(cache.shape(batch, 0), np.float32))
         names = outputs or self.model.output_names
         try:
             values = self.model.session.run(names, feeds)
@@ -183,6 +188,12 @@ class Runner:
         return dataclasses.replace(result, stacks=stacks)
 
     # -- results ------------------------------------------------------------------------------
+    @staticmethod
+    def batch_item(outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Batch item 0 of every output."""
+        return {name: value[:, 0] if name.startswith(_LAYER_FIRST) else value[0]
+                for name, value in outputs.items()}
+
     def _result(
         self,
         outputs: dict[str, np.ndarray],
@@ -190,7 +201,7 @@ class Runner:
         token_ids: dict[str, tuple[int, ...]],
         notices: tuple[str, ...],
     ) -> RunResult:
-        item = {name: value[:, 0] if name.startswith(_LAYER_FIRST) else value[0] for name, value in outputs.items()}
+        item = self.batch_item(outputs)
         stacks = {}
         for stack, spec in self.model.meta.stacks.items():
             stacks[stack] = StackAttention(

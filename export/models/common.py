@@ -22,23 +22,30 @@ def layer_head_mask(head_mask: torch.Tensor | None, layer: int) -> torch.Tensor 
 
 
 class Encoder(nn.Module):
-    """A stack of encoder blocks; records each layer's attention and hidden states."""
+    """A stack of encoder blocks; records each layer's attention and hidden states.
+    Causal, it is a GPT's stack, and `past` gives each layer the cached keys and values."""
 
-    def __init__(self, layers: int, d_model: int, heads: int, d_ff: int, norm_first: bool, dropout: float):
+    def __init__(
+        self, layers: int, d_model: int, heads: int, d_ff: int, norm_first: bool, dropout: float, causal: bool = False
+    ):
         super().__init__()
         self.blocks = nn.ModuleList(
-            EncoderBlock(d_model, heads, d_ff, norm_first, dropout) for _ in range(layers)
+            EncoderBlock(d_model, heads, d_ff, norm_first, dropout, causal) for _ in range(layers)
         )
         # Pre-norm stacks end with a norm (the residual stream is never normalised inside).
         self.final_norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
 
     def forward(
-        self, x: torch.Tensor, key_mask: torch.Tensor | None, head_mask: torch.Tensor | None
+        self,
+        x: torch.Tensor,
+        key_mask: torch.Tensor | None,
+        head_mask: torch.Tensor | None,
+        past: list[tuple[torch.Tensor, torch.Tensor]] | None = None,  # per layer
     ) -> tuple[torch.Tensor, StackTrace]:
         trace = StackTrace.empty()
         trace.hidden_states.append(x)
         for i, block in enumerate(self.blocks):
-            out = block(x, key_mask, layer_head_mask(head_mask, i))
+            out = block(x, key_mask, layer_head_mask(head_mask, i), None if past is None else past[i])
             x = out.hidden
             trace.record(out.attentions["self"])
             trace.hidden_states.append(x)

@@ -16,6 +16,7 @@ SMALL = {
     "transformer": {"vocab_size": 160, "d_model": 32, "heads": 2, "encoder_layers": 2, "decoder_layers": 3,
                     "d_ff": 64, "max_positions": 40},
     "vit": {"image_size": 16, "patch_size": 4, "d_model": 32, "heads": 2, "layers": 3, "d_ff": 64, "classes": 5},
+    "gpt": {"vocab_size": 160, "d_model": 32, "heads": 4, "layers": 2, "d_ff": 64, "max_positions": 40},
 }
 
 
@@ -35,7 +36,7 @@ class Exported:
         return dict(zip(self.output_names, self.session.run(None, feeds), strict=True))
 
 
-@pytest.fixture(scope="session", params=["bert", "transformer", "vit"])
+@pytest.fixture(scope="session", params=["bert", "transformer", "vit", "gpt"])
 def exported(request, tmp_path_factory) -> Exported:
     return Exported(request.param, tmp_path_factory.mktemp("onnx") / f"{request.param}.onnx")
 
@@ -70,6 +71,9 @@ def feeds_for(ex: Exported, batch: int, length: int, seed: int = 0, head_masks: 
     for stack, spec in ex.metadata.stacks.items():
         name = contract.head_mask_input(stack)
         feeds[name] = (head_masks or {}).get(stack, np.ones((spec.layers, spec.heads), dtype=np.float32))
+    if ex.metadata.kv_cache:  # the whole sequence: an empty past
+        for name in ex.metadata.kv_cache.past_inputs():
+            feeds[name] = np.zeros(ex.metadata.kv_cache.shape(batch, 0), np.float32)
     return feeds
 
 

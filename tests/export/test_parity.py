@@ -95,6 +95,9 @@ def _expected_weight_names(exported) -> tuple[dict, dict]:
             "decoder": w_o("decoder_blocks.{layer}.self_attention", config.decoder_layers),
             "cross": w_o("decoder_blocks.{layer}.cross_attention", config.decoder_layers),
         }
+    if exported.kind == "gpt":
+        text = {contract.INPUT_IDS: contract.TextEmbedding(1.0, "model.positions.weight")}
+        return text, {"decoder": w_o("decoder.blocks.{layer}.attention", config.layers)}
     return {}, {"encoder": w_o("encoder.blocks.{layer}.attention", config.layers)}
 
 
@@ -113,21 +116,31 @@ def test_metadata_round_trips_through_onnxruntime(exported):
     expected_text, expected_w_o = _expected_weight_names(exported)
     assert meta.text_embedding == expected_text
     assert meta.output_projection == expected_w_o
+    expected_unembedding = contract.Unembedding(
+        EMBEDDING_INITIALIZER, norm=contract.LayerNormNames("model.decoder.final_norm.weight",
+                                                            "model.decoder.final_norm.bias", 1e-5),
+    ) if exported.kind == "gpt" else None  # the tied output projection after the final norm
+    assert meta.unembedding == expected_unembedding
     assert meta == dataclasses.replace(exported.metadata, embedding=expected_embedding,
                                        patch_embedding=expected_patches, text_embedding=expected_text,
-                                       output_projection=expected_w_o)
+                                       output_projection=expected_w_o, unembedding=expected_unembedding)
     contract.check_initializers(meta, {init.name for init in onnx.load(str(exported.path)).graph.initializer})
     assert meta.kind == exported.metadata.kind
     assert meta.stacks == exported.metadata.stacks
     assert list(meta.stacks) == list(contract.KIND_STACKS[meta.kind])
-    inputs = [i.name for i in exported.session.get_inputs()]
-    outputs = [o.name for o in exported.session.get_outputs()]
-    contract.check_graph_io(meta, inputs, outputs)
-    # head masks are optional inputs with a default of ones (ONNX: an input with an initializer),
-    # which ONNX Runtime lists apart from the required inputs.
+    # head masks (and a cache's past) are optional inputs with a default (ONNX: an input with an
+    # initializer), which ONNX Runtime lists apart from the required inputs.
     overridable = {i.name: i.shape for i in exported.session.get_overridable_initializers()}
+    inputs = [i.name for i in exported.session.get_inputs()]
+    assert inputs == [name for pair in meta.sequence_inputs for name in pair]
+    outputs = [o.name for o in exported.session.get_outputs()]
+    contract.check_graph_io(meta, inputs + list(overridable), outputs)
     for stack, spec in meta.stacks.items():
         assert overridable[contract.head_mask_input(stack)] == [spec.layers, spec.heads]
+    if meta.kv_cache:  # batch 1, length 0 by default; dynamic when fed
+        cache = meta.kv_cache
+        assert (cache.stack, cache.layers, cache.heads, cache.head_dim) == ("decoder", 2, 4, 8)
+        assert [overridable[name][1::2] for name in cache.past_inputs()] == [[cache.heads, cache.head_dim]] * 4
 
 
 def test_the_exporter_refuses_metadata_that_names_a_missing_initializer(exported, tmp_path):

@@ -5,6 +5,7 @@ last row is the newest token's attention; Next / Back / Run to end in the window
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from explorer import contract
@@ -98,3 +99,37 @@ def test_the_window_generates_three_steps_goes_back_one_and_runs_to_the_end(wind
     # Sampling settings changed: generation starts again from the prompt.
     window.workspace.next_tokens.sample.setChecked(True)
     assert state.decoder is None and len(state.shown.tokens[contract.INPUT_IDS]) == prompt
+
+
+@pytest.mark.parametrize("prompt_length", [2, 5, 13])
+def test_cached_steps_equal_full_recomputation_and_transformers_cache(imports, prompt_length):
+    """The imported file's cache: each step feeds one token and the presents of the step before."""
+    state = opened(imports)
+    runner, cache = state.runner, state.model.meta.kv_cache
+    assert cache is not None and generation_uses_cache(state)
+    ids = np.random.default_rng(prompt_length).integers(1, 90, size=(1, prompt_length + 3)).astype(np.int64)
+    full = runner.run_graph({"input_ids": ids, "attention_mask": np.ones_like(ids)})
+    step = runner.run_graph({"input_ids": ids[:, :prompt_length], "attention_mask": np.ones((1, prompt_length),
+                                                                                           np.int64)})
+    hf = reference_model(imports("gpt2").folder, "gpt2")
+    with torch.no_grad():
+        hf_step = hf(torch.from_numpy(ids[:, :prompt_length]), use_cache=True)
+    for t in range(prompt_length, ids.shape[1]):
+        past = {name: step[present] for name, present in zip(cache.past_inputs(), cache.present_outputs(),
+                                                             strict=True)}
+        step = runner.run_graph({"input_ids": ids[:, t : t + 1], "attention_mask": np.ones((1, t + 1), np.int64),
+                                 **past})
+        row = step[contract.attention_output("decoder")][..., 0, :]  # (L, 1, H, t + 1)
+        np.testing.assert_allclose(row, full["attentions.decoder"][..., t, : t + 1], atol=1e-5, rtol=0)
+        np.testing.assert_allclose(step[contract.LOGITS][0, 0], full[contract.LOGITS][0, t], atol=1e-4, rtol=0)
+        with torch.no_grad():
+            hf_step = hf(torch.from_numpy(ids[:, t : t + 1]), cache=hf_step.cache,
+                         use_cache=True, output_attentions=True)
+        np.testing.assert_allclose(step[contract.LOGITS], hf_step.logits.numpy(), atol=1e-4, rtol=0)
+        np.testing.assert_allclose(row, torch.stack(hf_step.attentions)[..., 0, :].numpy(), atol=1e-5, rtol=0)
+
+
+def generation_uses_cache(state: AppState) -> bool:
+    generator = TextGenerator(state.runner, PROMPT, max_new_tokens=2)
+    generator.run_to_end()
+    return generator._cached is not None

@@ -98,9 +98,14 @@ def test_metadata_describes_the_checkpoint(imported):
     assert meta.provenance["config"] == config["model_type"]
     assert meta.provenance["architecture"] == config["architectures"][0]
     graph_inputs = [i.name for i in imported.session.get_inputs()]
-    contract.check_graph_io(meta, graph_inputs, [o.name for o in imported.session.get_outputs()])
     overridable = [i.name for i in imported.session.get_overridable_initializers()]
+    contract.check_graph_io(meta, graph_inputs + overridable, [o.name for o in imported.session.get_outputs()])
     assert contract.head_mask_input(next(iter(meta.stacks))) in overridable  # optional, default ones
+    # a decoder's cache: its past is optional too (empty by default), one key and value per layer
+    assert (meta.kv_cache is not None) == spec.causal
+    if meta.kv_cache:
+        assert meta.kv_cache == contract.KVCache("decoder", 2, 4, 8)
+        assert set(meta.kv_cache.past_inputs()) <= set(overridable)
     if imported.name == "vit":
         assert meta.kind == "vit-classifier"
         assert meta.labels == tuple(VIT_LABELS.values())

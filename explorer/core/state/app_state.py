@@ -136,7 +136,7 @@ class AppState:
         kind = kind_of(model.meta)
         same_kind = self.kind is kind
         if text is None and not (same_kind and self.text.strip()):
-            text = kind.sample_text  # a fresh start, or another kind's text would make no sense
+            text = model.meta.sample_text or kind.sample_text  # a fresh start, or another kind's text would not fit
         self.model, self.runner, self.kind = model, runner or Runner(model), kind
         self.text = self.text if text is None else text
         self.edits, self.picture, self.hidden = {}, None, frozenset()
