@@ -6,6 +6,8 @@
   the year, month and day puts on the source span of that field.
 - BERT: top-k accuracy at masked positions, next to the unigram-frequency baseline on the
   same positions.
+- GPT: the same for the next token at every position of held-out windows, and the best
+  induction score of the app's own head statistics (repeated random tokens).
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ class OnnxModel:
             name = contract.head_mask_input(stack)
             if name in self._inputs and name not in feed:
                 feed[name] = np.ones((spec.layers, spec.heads), dtype=np.float32)
+        if self.meta.kv_cache:  # a whole sequence: an empty past of the batch's size
+            batch = feed[self.meta.sequence_inputs[0][0]].shape[0]
+            for name in self.meta.kv_cache.past_inputs():
+                feed.setdefault(name, np.zeros(self.meta.kv_cache.shape(batch, 0), np.float32))
         return self.session.run(outputs, feed)
 
 
@@ -172,3 +178,30 @@ def masked_figures(logits: np.ndarray, labels: np.ndarray, counts: np.ndarray) -
         "top1_ratio": model[1] / max(base[1], 1e-9),
         "top5_ratio": model[5] / max(base[5], 1e-9),
     }
+
+
+# -- GPT ----------------------------------------------------------------------------------------
+
+
+def next_token_figures(logits: np.ndarray, labels: np.ndarray, counts: np.ndarray) -> dict:
+    """`logits` (N, T, V) after each token of N windows, `labels` (N, T) the tokens that followed."""
+    figures = masked_figures(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), counts)
+    return {("positions" if k == "masked_positions" else k): v for k, v in figures.items()}
+
+
+def evaluate_gpt(path: str | Path, windows: np.ndarray, counts: np.ndarray, batch_size: int = 32) -> dict:
+    """Next-token top-1/top-5 on `windows` (N, T + 1) and the unigram baseline, through ONNX
+    Runtime; and the best induction head as the app's head table measures it."""
+    from explorer.core.head_stats import repeated_tokens_run
+    from explorer.core.model import open_model
+    from explorer.core.runner import Runner
+
+    model = OnnxModel(path)
+    logits = [model.run([contract.LOGITS], input_ids=rows[:, :-1], attention_mask=np.ones_like(rows[:, :-1]))[0]
+              for rows in (windows[i : i + batch_size] for i in range(0, len(windows), batch_size))]
+    figures = {f"{k}_onnx": v for k, v in next_token_figures(np.concatenate(logits), windows[:, 1:], counts).items()}
+    stats, span = repeated_tokens_run(Runner(open_model(path)))
+    induction = stats["decoder"].induction  # (layers, heads)
+    layer, head = np.unravel_index(int(induction.argmax()), induction.shape)
+    return {**figures, "induction_score": float(induction.max()), "induction_head": f"layer {layer} head {head}",
+            "induction_span": span}

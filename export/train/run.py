@@ -1,4 +1,4 @@
-"""`attention-export train {transformer,bert,vit,all}`: train the bundled models, evaluate them
+"""`attention-export train {transformer,bert,vit,gpt,all}`: train the bundled models, evaluate them
 on held-out data, and export them to contract ONNX files with the figures in their provenance."""
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ import torch  # noqa: E402
 
 from export.train.bert import train_bert  # noqa: E402
 from export.train.finish import exported_file  # noqa: E402
+from export.train.gpt import train_gpt  # noqa: E402
 from export.train.transformer import train_transformer  # noqa: E402
 from export.train.vit import train_vit  # noqa: E402
 
 # Each takes (out_dir, work_dir, seed, steps) and returns the provenance it wrote.
-PIPELINES = {"transformer": train_transformer, "bert": train_bert, "vit": train_vit}
+PIPELINES = {"transformer": train_transformer, "bert": train_bert, "vit": train_vit, "gpt": train_gpt}
 
 
 @contextlib.contextmanager
