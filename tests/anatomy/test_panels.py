@@ -12,9 +12,9 @@ from explorer.core import anatomy
 from explorer.core.head_stats import COLUMNS, result_head_stats
 
 
-def test_softmax_of_the_shown_q_and_k_is_the_models_attention(model_paths, make_panel):
-    for kind in ("bert", "transformer"):
-        workspace, panel = make_panel(model_paths[kind])
+def test_softmax_of_the_shown_q_and_k_is_the_models_attention(model_paths, gpt_path, make_panel):
+    for path in (model_paths["bert"], model_paths["transformer"], gpt_path):
+        workspace, panel = make_panel(path)
         panel.show_tab(panel.one_head)
         for stack in workspace.selection.stacks:
             workspace.selection.set_stack(stack)
@@ -24,7 +24,11 @@ def test_softmax_of_the_shown_q_and_k_is_the_models_attention(model_paths, make_
             shown = panel.one_head.grid.panels
             q = shown["q"].matrix[0]  # (hd,) as drawn
             k = shown["k (each key)"].matrix  # (K, hd) as drawn
-            allowed = shown["mask"].matrix[:, 0] > 0
+            causal = workspace.model.meta.stacks[stack].causal
+            # a decoder's causal mask is a step of its own, after the keys a person hid
+            masks = ("key mask", "causal mask") if causal else ("mask",)
+            assert set(masks) <= set(shown) and ("mask" in shown) != causal
+            allowed = np.logical_and.reduce([shown[name].matrix[:, 0] > 0 for name in masks])
             scaled = k @ q / np.sqrt(q.shape[0])
             logits = np.where(allowed, scaled, -np.inf)
             alpha = np.exp(logits - logits.max())
@@ -33,8 +37,9 @@ def test_softmax_of_the_shown_q_and_k_is_the_models_attention(model_paths, make_
             np.testing.assert_allclose(alpha, model, atol=2e-6)
             np.testing.assert_allclose(shown["softmax α"].matrix[:, 0], model, atol=2e-6)
             np.testing.assert_allclose(shown["b = Σ α·v"].matrix[0], (alpha[:, None] * steps.values).sum(0), atol=1e-6)
-            if workspace.model.meta.stacks[stack].causal:
+            if causal:
                 assert not allowed[3:].any()  # no future keys for query 2
+                assert shown["causal mask"].matrix[:, 0].tolist() == [1.0] * 3 + [0.0] * (len(allowed) - 3)
 
 
 def test_embedding_steps_reproduce_the_first_layer_input(model_paths, make_panel):

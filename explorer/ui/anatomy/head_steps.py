@@ -73,10 +73,14 @@ class OneHeadPanel(QWidget):
     def _draw(self, s: anatomy.HeadSteps, query_token: str, keys: tuple[str, ...], head: int) -> None:
         d_k = s.query.shape[0]
         gap = float(np.abs(s.alpha - self.model_alpha).max())
+        causal = self._spec_of(self.selection.stack_name).causal
+        masks = "key mask + causal mask" if causal else "mask"
         self.summary.setText(
             f"<b>{self.selection.stack_name} · layer {self.selection.layer} · head {head}</b>, query "
-            f"{self.query.value()} {query_token!r}: alpha = softmax(q·k / √{d_k} + mask); "
+            f"{self.query.value()} {query_token!r}: alpha = softmax(q·k / √{d_k} + {masks}); "
             f"b = Σ alpha·v. Recomputed alpha vs the model's attention: max |Δ| = {gap:.1e}."
+            + (" The causal mask hides every key after the query: a decoder reads only what came before."
+               if causal else "")
         )
         key_rows = tuple(keys)
         dims = tuple(str(i) for i in range(d_k))
@@ -85,10 +89,15 @@ class OneHeadPanel(QWidget):
         g.add("k (each key)", s.keys, 1, 0, key_rows, dims, signed=True, show_rows=True)
         g.add("q·k", s.scores[:, None], 1, 1, key_rows, signed=True)
         g.add(f"÷ √{d_k}", s.scaled[:, None], 1, 2, key_rows, signed=True)
-        g.add("mask", s.allowed[:, None].astype(float), 1, 3, key_rows, levels=(0.0, 1.0))
-        g.add("softmax α", s.alpha[:, None], 1, 4, key_rows)
-        g.add("α·v", s.weighted_values, 1, 5, key_rows, dims, signed=True)
-        g.add("b = Σ α·v", s.output[None, :], 2, 5, (query_token,), dims, signed=True)
+        column = 3
+        g.add("key mask" if causal else "mask", s.key_mask[:, None].astype(float), 1, column, key_rows,
+              levels=(0.0, 1.0))
+        if causal:  # a step of its own: the future is masked whatever a person hides
+            column += 1
+            g.add("causal mask", s.causal[:, None].astype(float), 1, column, key_rows, levels=(0.0, 1.0))
+        g.add("softmax α", s.alpha[:, None], 1, column + 1, key_rows)
+        g.add("α·v", s.weighted_values, 1, column + 2, key_rows, dims, signed=True)
+        g.add("b = Σ α·v", s.output[None, :], 2, column + 2, (query_token,), dims, signed=True)
 
 
 class MultiHeadPanel(QWidget):
