@@ -3,8 +3,9 @@
 The graph's inputs are the contract's sequence inputs and one ``head_mask.<stack>``
 per stack; its outputs are ``logits``, ``attentions.<stack>`` stacked over layers
 as (layers, batch, heads, queries, keys) and, when asked, the step-by-step
-``queries/keys/values/hidden_states.<stack>``. The metadata JSON goes into
-``metadata_props`` under ``attention_explorer``.
+``queries/keys/values/hidden_states.<stack>``. A model kind with a key-value cache (the GPT)
+also takes ``past_key_values.<layer>.key/value`` and returns ``present.<layer>.key/value``.
+The metadata JSON goes into ``metadata_props`` under ``attention_explorer``.
 """
 
 from __future__ import annotations

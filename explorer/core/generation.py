@@ -48,6 +48,7 @@ class TextGenerator(Stepper):
         edits: Mapping[str, TokenEdits] | None = None,
         sampling: Sampling | None = None,
         max_new_tokens: int = MAX_NEW_TOKENS,
+        prompt_run: RunResult | None = None,  # the run on the prompt with these head masks and edits, if made
     ):
         meta = runner.model.meta
         self.runner, self.head_masks, self.sampling = runner, head_masks, sampling or Sampling()
@@ -61,7 +62,7 @@ class TextGenerator(Stepper):
         self.max_len = min(len(self.prompt) + max_new_tokens, limit)
         self.generated: list[int] = []
         self.steps: list[RunResult] = []
-        self._prompt_run: RunResult | None = None
+        self._prompt_run = prompt_run
         self._cached: CachedSequence | None = None  # made with the prompt's run, where the model caches
 
     @property

@@ -26,6 +26,19 @@ def valid_bert() -> dict:
     }
 
 
+def valid_gpt() -> dict:
+    return {
+        "contract": 1,
+        "kind": "decoder-lm",
+        "d_model": 64,
+        "stacks": {"decoder": {"layers": 2, "heads": 4, "head_dim": 16, "queries": "input_ids", "keys": "input_ids",
+                               "causal": True}},
+        "tokenizer": TOKENIZER,
+        "kv_cache": {"stack": "decoder", "layers": 2, "heads": 2, "head_dim": 16},  # grouped: 2 queries a key head
+        "sample_text": "def f(x):",
+    }
+
+
 def valid_vit() -> dict:
     return {
         "contract": 1,
@@ -108,12 +121,36 @@ def _broken(base: dict, path: str, value) -> str:
         (valid_bert, "figures", [{"label": "top-1", "value": "34 %"}], "figures[0]: field 'value' must be int or"),
         (valid_bert, "figures", [{"label": "top-1", "value": 0.3, "baseline": True}], "field 'baseline' must be"),
         (valid_bert, "figures", [{"label": "top-1", "value": 0.3, "unit": 1}], "field 'unit' must be str"),
+        (valid_gpt, "kv_cache", [2], "kv_cache: must be an object"),
+        (valid_gpt, "kv_cache.stack", "encoder", "kv_cache: 'stack' must name a causal stack of the model"),
+        (valid_gpt, "stacks.decoder.causal", False, "kv_cache: 'stack' must name a causal stack"),
+        (valid_gpt, "kv_cache.heads", 0, "kv_cache: field 'heads' must be positive"),
+        (valid_gpt, "kv_cache.heads", 3, "do not fit stacks.decoder (2 layers of 4 heads of 16)"),
+        (valid_gpt, "kv_cache.layers", 3, "kv_cache: 3 layers of 2 heads of 16 do not fit"),
+        (valid_gpt, "kv_cache.head_dim", KeyError, "kv_cache: missing required field 'head_dim'"),
     ],
 )
 def test_broken_metadata_is_rejected_with_a_clear_message(base, path, value, message):
     with pytest.raises(contract.ContractError) as info:
         contract.parse_metadata(_broken(base(), path, value))
     assert message in str(info.value)
+
+
+def test_a_cache_names_its_inputs_and_outputs_and_round_trips():
+    meta = contract.parse_metadata(json.dumps(valid_gpt()))
+    assert meta.kv_cache == contract.KVCache("decoder", 2, 2, 16)
+    assert meta.kv_cache.past_inputs() == ["past_key_values.0.key", "past_key_values.0.value",
+                                           "past_key_values.1.key", "past_key_values.1.value"]
+    assert meta.kv_cache.present_outputs()[-1] == "present.1.value"
+    assert meta.kv_cache.shape(3, 0) == (3, 2, 0, 16)
+    assert meta.input_names() == ["input_ids", "attention_mask", *meta.kv_cache.past_inputs()]
+    assert meta.output_names() == ["logits", "attentions.decoder", *meta.kv_cache.present_outputs()]
+    assert meta.sample_text == "def f(x):"
+    assert contract.parse_metadata(meta.to_json()) == meta
+    with pytest.raises(contract.ContractError, match="lacks the inputs"):
+        contract.check_graph_io(meta, ["input_ids", "attention_mask"], meta.output_names())
+    plain = contract.parse_metadata(json.dumps({k: v for k, v in valid_gpt().items() if k != "kv_cache"}))
+    assert plain.kv_cache is None and plain.input_names() == ["input_ids", "attention_mask"]
 
 
 def test_figures_read_as_a_person_reads_them_and_round_trip():

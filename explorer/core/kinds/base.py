@@ -71,7 +71,9 @@ class Kind:
         """The kind's readout of a run and, where it was altered, of its baseline."""
         return Outcome()
 
-    def stepper(self, runner: Runner, inputs: Inputs, sampling: Sampling) -> Stepper:
+    def stepper(self, runner: Runner, inputs: Inputs, sampling: Sampling, shown: RunResult | None = None) -> Stepper:
+        """What steps through the output of `inputs`; `shown` is the run of `inputs` on screen, where
+        the stepper can start from it instead of running the model on them again."""
         raise NotImplementedError(f"a {self.name} model does not decode step by step")
 
     def output_while_stepping(self, runner: Runner, decoder: Stepper) -> tuple[tuple[str, str], ...]:

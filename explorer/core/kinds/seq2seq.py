@@ -37,7 +37,7 @@ class Seq2Seq(Kind):
         return Outcome(output=(("Output", translation(result)),),
                        baseline_output=translation(baseline) if baseline else None)
 
-    def stepper(self, runner, inputs, sampling):  # greedy: the date model has one right answer
+    def stepper(self, runner, inputs, sampling, shown=None):  # greedy: the date model has one right answer
         masks = inputs.head_mask_feeds()
         return GreedyDecoder(runner, inputs.text, masks, dict(inputs.edits))
 

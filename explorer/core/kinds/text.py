@@ -39,8 +39,9 @@ class DecoderLanguageModel(Kind):
     predicts_next = True
     steps = True  # generation: Next / Back / Run to end
 
-    def stepper(self, runner, inputs, sampling):
-        return TextGenerator(runner, inputs.text, inputs.head_mask_feeds(), dict(inputs.edits), sampling)
+    def stepper(self, runner, inputs, sampling, shown=None):
+        return TextGenerator(runner, inputs.text, inputs.head_mask_feeds(), dict(inputs.edits), sampling,
+                             prompt_run=shown)  # the prompt's run is the one on screen: not run again
 
     def output_while_stepping(self, runner, generator):
         return (("Generated", generator.text()),)

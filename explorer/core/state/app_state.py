@@ -265,9 +265,10 @@ class AppState:
         if self.run is None or not self.kind.steps:
             return
         runner, inputs, decoder, sampling = self.runner, self.run.inputs, self.decoder, self.sampling
+        shown = self.run.result
 
         def step() -> Stepper:
-            stepper = decoder or self.kind.stepper(runner, inputs, sampling)
+            stepper = decoder or self.kind.stepper(runner, inputs, sampling, shown)
             action(stepper, decoder is None)
             return stepper
 
