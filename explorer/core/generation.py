@@ -97,10 +97,9 @@ class TextGenerator(Stepper):
         if self.steps:
             chooser = self.steps[-1]
         else:
-            if self._prompt_run is None:
-                self._prompt_run = self._run(list(self.prompt))
-                if self.runner.model.meta.kv_cache:
-                    self._cached = CachedSequence(self.runner, self._prompt_run, self.prompt_mask, self.max_len)
+            self._prompt_run = self._prompt_run or self._run(list(self.prompt))
+            if self._cached is None and self.runner.model.meta.kv_cache:
+                self._cached = CachedSequence(self.runner, self._prompt_run, self.prompt_mask, self.max_len)
             chooser = self._prompt_run
         self.generated.append(choose(chooser.logits[-1], self.sampling, len(self.generated)))
         result = self._step()

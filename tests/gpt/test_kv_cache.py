@@ -90,3 +90,21 @@ def test_going_back_and_on_draws_the_same_tokens(runner):
     assert wobbly.generated == straight.generated
     np.testing.assert_array_equal(wobbly.current.stacks["decoder"].attentions,
                                   straight.current.stacks["decoder"].attentions)
+
+
+def test_next_in_the_app_steps_over_the_cache_from_the_run_on_screen(gpt_path):
+    from explorer.core.state.app_state import AppState
+
+    state = AppState()
+    assert state.open_now(gpt_path, "def f(x): return x")
+    shown = state.run.result
+    calls = []
+    run_graph = state.runner.run_graph
+    state.runner.run_graph = lambda feeds, *args, **kwargs: calls.append(feeds["input_ids"].shape) or run_graph(
+        feeds, *args, **kwargs)
+    state.step_next()
+    state.step_next()
+    assert calls == [(1, 1), (1, 1)]  # one new token each, the prompt not run again
+    assert state.decoder._prompt_run is shown
+    attention = state.shown.stacks["decoder"].attentions
+    np.testing.assert_array_equal(attention[:, :, :-2, :-2], shown.stacks["decoder"].attentions)
