@@ -22,6 +22,7 @@ from explorer import contract
 from export.data import code, text
 from export.models import GPT, GPTConfig
 from export.tokenizer import END_OF_TEXT, GPT_SPECIAL, byte_level_bpe
+from export.train.bert import start_positions_from_sinusoids
 from export.train.finish import finish
 from export.train.loop import TrainConfig, train_run
 
@@ -30,7 +31,11 @@ from export.train.loop import TrainConfig, train_run
 class GPTTask:
     steps: int = 1200
     batch_size: int = 16
-    repeated_rows: int = 2  # of each batch: random tokens repeated, for induction
+    repeated_rows: int = 4  # of each batch: random tokens repeated, for induction
+    # Learned positions start from the sine/cosine table (times this): a shift by one position is
+    # then a fixed rotation, which a previous-token head, the first half of an induction head, can
+    # find early. From a random start, 1,200 steps formed no induction head (best score 0.02).
+    position_start: float = 0.028
     lr: float = 2e-3
     warmup: int = 100
     bf16: bool = True
@@ -141,7 +146,12 @@ def train_gpt(
         steps=task.steps, lr=task.lr, warmup=min(task.warmup, task.steps // 5), seed=seed, bf16=task.bf16
     )
     make_batch = batch_maker(data, seed, task, config.max_positions)
-    run = train_run("gpt", lambda: GPT(config), make_batch, loss_fn, train_config, work_dir, progress)
+    def build_model() -> GPT:
+        model = GPT(config)
+        start_positions_from_sinusoids(model, task.position_start)
+        return model
+
+    run = train_run("gpt", build_model, make_batch, loss_fn, train_config, work_dir, progress)
 
     windows = held_out_windows(data, config.max_positions, task.held_out_windows)
     torch_figures = evaluate_torch(run.model, windows, data.counts)
@@ -161,6 +171,7 @@ def train_gpt(
             "sequence_length": config.max_positions,
             "lr": task.lr,
             "bf16": task.bf16,
+            "positions_start": f"sinusoidal table x {task.position_start}",
         },
         measured_in_torch={
             **{f"{k}_torch": v for k, v in torch_figures.items()},
