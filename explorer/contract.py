@@ -356,7 +356,7 @@ def parse_metadata(text: str | None) -> ModelMetadata:
 
 def read_metadata_text(path) -> str | None:
     """The ``attention_explorer`` metadata JSON of the ONNX file at `path` (None where it has none),
-    read without onnx or ONNX Runtime (explorer/contract_parsing.py)."""
-    from .contract_parsing import read_metadata_text as read
+    read without onnx or ONNX Runtime (explorer/contract_file.py)."""
+    from .contract_file import read_metadata_text as read
 
     return read(path)

@@ -58,9 +58,10 @@ def test_contract_is_stdlib_only():
     assert {m for m in modules if m.split(".")[0] not in stdlib} == set()
 
 
-def test_contract_parsing_is_stdlib_only():
+@pytest.mark.parametrize("module", ["contract_parsing.py", "contract_file.py"])
+def test_the_contracts_other_modules_are_stdlib_only(module):
     stdlib = set(sys.stdlib_module_names) | {"__future__"}
-    modules = imported_modules(ROOT / "explorer" / "contract_parsing.py")
+    modules = imported_modules(ROOT / "explorer" / module)
     assert {m for m in modules if m.split(".")[0] not in stdlib and m != "explorer.contract"} == set()
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from explorer.shared.repetition import probe_ids, repetition_scores
+
 # column name -> what it measures, as the table's header tooltips say it
 COLUMNS: dict[str, str] = {
     "entropy": "mean over queries of -sum(a * ln a), in nats; ln(keys) is uniform attention",
@@ -209,23 +211,6 @@ def result_head_stats(stacks: dict, end_tokens: frozenset[str]) -> dict[str, Hea
 # -- repeated random tokens: the probe for induction and duplicate-token heads ---------------------
 
 
-def repeated_random_ids(token_ids: list[int], span: int = 50, seed: int = 0) -> tuple[int, ...]:
-    """`span` tokens drawn at random (seeded) from `token_ids`, then the same again: 2 * span ids."""
-    rng = np.random.default_rng(seed)
-    first = rng.choice(np.asarray(token_ids), size=span, replace=len(token_ids) < span)
-    return tuple(int(i) for i in np.concatenate([first, first]))
-
-
-def repetition_scores(attentions: np.ndarray, start: int, span: int) -> tuple[np.ndarray, np.ndarray]:
-    """(induction, duplicate), each (layers, heads): over the queries q of the second copy (which
-    begins at `start` + `span`), the mean attention on key q - span + 1 (the token after the first
-    copy of q's token) and on key q - span (that first copy itself)."""
-    queries = np.arange(start + span, start + 2 * span)
-    induction = attentions[..., queries, queries - span + 1].mean(-1)
-    duplicate = attentions[..., queries, queries - span].mean(-1)
-    return induction, duplicate
-
-
 def repeated_tokens_stats(attentions: np.ndarray, start: int, span: int) -> HeadStats:
     """Every statistic of one stack's run on repeated random tokens (`span` of them from `start`,
     twice), the induction and duplicate-token scores among them, and the types they give."""
@@ -249,10 +234,8 @@ def repeated_tokens_run(runner, span: int = 50, seed: int = 0) -> tuple[dict[str
     encoder = runner.encoders[ids_input]
     special = {encoder.token_to_id(t) for t in meta.special_tokens.values()} - {None}
     bos = encoder.token_to_id(meta.special_tokens["bos"]) if "bos" in meta.special_tokens else None
-    prefix = () if bos is None else (bos,)
-    span = min(span, ((encoder.max_positions or 2 * span + len(prefix)) - len(prefix)) // 2)
-    ids = prefix + repeated_random_ids([i for i in range(encoder.vocab_size) if i not in special], span, seed)
+    ids, start, span = probe_ids(encoder.vocab_size, special, bos, encoder.max_positions, span, seed)
     encoded = Encoded(ids, tuple(encoder.id_to_token(i) for i in ids), len(ids))
     result = runner.run_sequences({ids_input: encoded}, {ids_input: np.ones(len(ids), np.int64)}, None)
-    stats = {name: repeated_tokens_stats(stack.attentions, len(prefix), span) for name, stack in result.stacks.items()}
+    stats = {name: repeated_tokens_stats(stack.attentions, start, span) for name, stack in result.stacks.items()}
     return stats, span

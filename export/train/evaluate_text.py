@@ -19,6 +19,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from explorer import contract
+from explorer.shared.repetition import probe_ids, repetition_scores
 from export.data import dates
 
 
@@ -192,16 +193,22 @@ def next_token_figures(logits: np.ndarray, labels: np.ndarray, counts: np.ndarra
 def evaluate_gpt(path: str | Path, windows: np.ndarray, counts: np.ndarray, batch_size: int = 32) -> dict:
     """Next-token top-1/top-5 on `windows` (N, T + 1) and the unigram baseline, through ONNX
     Runtime; and the best induction head as the app's head table measures it."""
-    from explorer.core.head_stats import repeated_tokens_run
-    from explorer.core.model import open_model
-    from explorer.core.runner import Runner
-
     model = OnnxModel(path)
     logits = [model.run([contract.LOGITS], input_ids=rows[:, :-1], attention_mask=np.ones_like(rows[:, :-1]))[0]
               for rows in (windows[i : i + batch_size] for i in range(0, len(windows), batch_size))]
     figures = {f"{k}_onnx": v for k, v in next_token_figures(np.concatenate(logits), windows[:, 1:], counts).items()}
-    stats, span = repeated_tokens_run(Runner(open_model(path)))
-    induction = stats["decoder"].induction  # (layers, heads)
+    return {**figures, **induction_figures(model)}
+
+
+def induction_figures(model: OnnxModel) -> dict:
+    """The best induction score on the probe the app's head table runs, and which head has it."""
+    special = {model.tokenizer.token_to_id(token) for token in model.meta.special_tokens.values()} - {None}
+    bos = model.token_id("bos") if "bos" in model.meta.special_tokens else None
+    ids, start, span = probe_ids(model.tokenizer.get_vocab_size(), special, bos,
+                                 model.meta.max_positions.get(contract.INPUT_IDS))
+    feed = np.asarray([ids], np.int64)
+    (attentions,) = model.run([contract.attention_output("decoder")], input_ids=feed, attention_mask=np.ones_like(feed))
+    induction, _ = repetition_scores(attentions[:, 0], start, span)  # (layers, heads)
     layer, head = np.unravel_index(int(induction.argmax()), induction.shape)
-    return {**figures, "induction_score": float(induction.max()), "induction_head": f"layer {layer} head {head}",
+    return {"induction_score": float(induction.max()), "induction_head": f"layer {layer} head {head}",
             "induction_span": span}

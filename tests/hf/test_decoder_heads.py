@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from explorer import contract
-from explorer.core.head_stats import repeated_random_ids, repeated_tokens_run, repetition_scores
+from explorer.core.head_stats import repeated_tokens_run
 from explorer.core.state.app_state import AppState
+from explorer.shared.repetition import repeated_random_ids, repetition_scores
 
 
 def test_the_scores_are_those_of_onnx_runtimes_attention_on_the_same_ids(imports):

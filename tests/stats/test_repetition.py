@@ -6,12 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.core.head_stats import (
-    head_stats,
-    repeated_random_ids,
-    repeated_tokens_stats,
-    repetition_scores,
-)
+from explorer.core.head_stats import head_stats, repeated_tokens_stats
+from explorer.shared.repetition import probe_ids, repeated_random_ids, repetition_scores
 
 SPAN, START = 6, 1  # one start token (a BOS), then 6 random tokens twice: 13 positions
 
@@ -71,3 +67,11 @@ def test_repeated_random_ids_repeat_and_are_seeded():
     ids = repeated_random_ids(list(range(100, 400)), span=50, seed=3)
     assert len(ids) == 100 and ids[:50] == ids[50:] and set(ids) <= set(range(100, 400))
     assert repeated_random_ids(list(range(100, 400)), 50, 3) == ids != repeated_random_ids(list(range(100, 400)), 50, 4)
+
+
+def test_the_probe_starts_with_bos_and_fits_the_models_positions():
+    ids, start, span = probe_ids(300, {0, 1}, bos=0, max_positions=None)
+    assert (start, span, len(ids)) == (1, 50, 101) and ids[0] == 0 and 1 not in ids[1:] and 0 not in ids[1:]
+    assert ids[1:51] == ids[51:]
+    short, start, span = probe_ids(300, {0}, bos=None, max_positions=41)
+    assert (start, span, len(short)) == (0, 20, 40)
