@@ -181,12 +181,16 @@ def masked_batch(
 
 
 def held_out_batches(
-    tokenizer, docs: list[Document], seed: int, length: int = 126, batch_size: int = 64
+    tokenizer, docs: list[Document], seed: int, length: int = 126, batch_size: int = 64,
+    max_windows: int | None = None,
 ) -> list[dict[str, np.ndarray]]:
     """The held-out documents cut into windows of `length` tokens, masked once with a
-    generator seeded by `seed`, in batches."""
+    generator seeded by `seed`, in batches. With `max_windows`, that many windows spread evenly
+    over the stream, so that every part of a large held-out set is measured."""
     special = special_ids(tokenizer)
     rows = windows(token_stream(tokenizer, docs, special["sep"]), length)
+    if max_windows is not None and len(rows) > max_windows:
+        rows = rows[np.linspace(0, len(rows) - 1, max_windows).astype(np.int64)]
     rng = np.random.default_rng([seed, 1])
     return [
         masked_batch(rows[i : i + batch_size], special, tokenizer.get_vocab_size(), rng)

@@ -44,11 +44,19 @@ def text_topics():
 
 
 @pytest.fixture(scope="session")
-def text_corpus():
-    """The whole BERT corpus (pydoc topics and standard-library docstrings), collected once."""
+def text_python_docs():
+    """Python's own documentation: the pydoc topics and the standard library's docstrings, collected once."""
     from export.data.text import corpus
 
     return corpus()
+
+
+@pytest.fixture(scope="session")
+def text_corpus(text_python_docs):
+    """The whole BERT corpus (Python's documentation and the machine's), collected once."""
+    from export.data import english
+
+    return english.corpus(text_python_docs)
 
 
 @pytest.fixture(scope="session")

@@ -19,9 +19,9 @@ def test_pydoc_topics_are_english_documentation(text_topics):
     assert len(words) > 50_000 and words.count("the") > 1000
 
 
-def test_stdlib_docstrings_are_collected_deterministically_and_skip_what_they_must(text_corpus):
+def test_stdlib_docstrings_are_collected_deterministically_and_skip_what_they_must(text_python_docs):
     docs = text.stdlib_docstrings()
-    in_corpus = [d for d in text_corpus if not d.name.startswith("topic:")]
+    in_corpus = [d for d in text_python_docs if not d.name.startswith("topic:")]
     assert [(d.name, d.text) for d in docs] == [(d.name, d.text) for d in in_corpus]
     assert len(docs) > 2000
     names = {d.name.split(".")[0] for d in docs}
@@ -129,6 +129,16 @@ def test_masked_batch_wraps_pads_and_never_masks_special_tokens(tokenizer):
     assert not np.isin(labels[chosen], list(special.values())).any()
     assert not chosen[:, [0, 11]].any()
     assert (mask == (np.arange(32)[None] < lengths[:, None])).all()
+
+
+def test_held_out_batches_can_spread_fewer_windows_over_the_stream(tokenizer, text_topics):
+    def unmasked(batches):
+        return np.concatenate([np.where(b["labels"] != -100, b["labels"], b["input_ids"]) for b in batches])
+
+    every = unmasked(text.held_out_batches(tokenizer, text_topics[:20], seed=3, length=30))
+    spread = unmasked(text.held_out_batches(tokenizer, text_topics[:20], seed=3, length=30, max_windows=10))
+    assert len(every) > 100
+    assert (spread == every[np.linspace(0, len(every) - 1, 10).astype(int)]).all()  # the first and last among them
 
 
 def test_held_out_batches_are_fixed_by_their_seed(tokenizer, text_topics):
