@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from export.data import dates, text
+from export.data import dates, english, text
+from export.tokenizer import single_token_share
 from export.train import evaluate_text as ev
 
 MODELS = Path(__file__).resolve().parents[2] / "explorer" / "assets" / "models"
@@ -67,40 +68,76 @@ def test_transformer_asset_handles_every_family_and_case():
 
 @pytest.fixture(scope="module")
 def bert_held_out(text_corpus):
-    """Fresh masks over the held-out documents, tokenised by the shipped file's own tokenizer,
-    and the unigram counts of the training documents under that tokenizer."""
+    """Fresh masks over the held-out documents and over the licence texts (never trained on),
+    tokenised by the shipped file's own tokenizer, the unigram counts of the training documents
+    under that tokenizer, and the held-out documents."""
     model = ev.OnnxModel(_asset("bert.onnx"))
     train_docs, test_docs = text.split(text_corpus)
     special = text.special_ids(model.tokenizer)
     stream = text.token_stream(model.tokenizer, train_docs, special["sep"])
     counts = text.unigram_counts(stream, model.tokenizer.get_vocab_size(), list(special.values()))
     length = model.meta.max_positions["input_ids"] - 2
-    return model, text.held_out_batches(model.tokenizer, test_docs, FRESH_SEED, length)[:40], counts
+    held_out = text.held_out_batches(model.tokenizer, test_docs, FRESH_SEED, length, max_windows=1024)
+    unseen = text.held_out_batches(model.tokenizer, english.licenses(), FRESH_SEED, length)
+    return model, held_out, unseen, counts, test_docs
 
 
 def test_bert_asset_beats_the_unigram_baseline_on_fresh_masks(bert_held_out):
-    model, batches, counts = bert_held_out
+    """The held-out documents are manual pages, NEWS files and info nodes as well as Python's
+    documentation (the model trained on Python's alone reached 6.0x there, this one 4.6x to 4.8x): 4.5x."""
+    model, batches, _, counts, _ = bert_held_out
     figures = ev.evaluate_bert(model.path, batches, counts)
-    assert figures["masked_positions"] > 2000
-    assert figures["top1_ratio"] >= 5, figures
+    assert figures["masked_positions"] > 15000
+    assert figures["top1_ratio"] >= 4.5, figures
     assert figures["top5_ratio"] >= 1.8, figures
+
+
+def test_bert_asset_reads_english_it_never_saw_three_times_better_than_the_baseline(bert_held_out):
+    """The issue's target: on the licence texts, kept out of training altogether, top-1 at least
+    three times the unigram baseline's."""
+    model, _, unseen, counts, _ = bert_held_out
+    figures = ev.evaluate_bert(model.path, unseen, counts)
+    assert figures["masked_positions"] > 5000
+    assert figures["top1_ratio"] >= 3, figures
+    assert figures["top5_ratio"] >= 1.5, figures
+
+
+def test_bert_asset_keeps_common_english_words_whole(bert_held_out):
+    """At least 95% of the 1,000 most frequent words of the held-out documents are one token each."""
+    model, *_, test_docs = bert_held_out
+    assert model.tokenizer.get_vocab_size() >= 8000
+    assert single_token_share(model.tokenizer, (d.text for d in test_docs)) >= 0.95
+    tokens = model.tokenizer.encode("He said that the book on the table was his.").tokens
+    assert not [t for t in tokens if t.startswith("##")], tokens
 
 
 def test_bert_asset_states_its_figures():
     meta = ev.OnnxModel(_asset("bert.onnx")).meta
     provenance = meta.provenance
     assert meta.kind == "bert-mlm" and meta.max_positions["input_ids"] == 128
-    assert provenance["top1_ratio_onnx"] >= 5 and provenance["top5_ratio_onnx"] >= 1.8
-    assert "pydoc_data.topics" in provenance["data"]
-    assert provenance["train_seconds"] > 0  # the time itself is a figure (README), not a test
+    assert provenance["top1_ratio_onnx"] >= 4.5 and provenance["top5_ratio_onnx"] >= 1.8
+    assert provenance["top1_ratio_unseen_onnx"] >= 3 and provenance["single_token_words"] >= 0.95
+    assert "pydoc_data.topics" in provenance["data"] and "common-licenses" in provenance["data"]
+    assert provenance["threads"] == 1 and 0 < provenance["train_seconds"] <= 600
+
+
+def test_bert_asset_stores_its_weights_in_float16():
+    import onnx
+
+    graph = onnx.load(str(_asset("bert.onnx"))).graph
+    halved = {t.name for t in graph.initializer if t.data_type == onnx.TensorProto.FLOAT16}
+    meta = ev.OnnxModel(_asset("bert.onnx")).meta
+    assert meta.embedding in halved and "model.embed.weight" in halved
 
 
 def test_assets_fit_the_size_budget():
+    """All bundled models together at most 30 MB (the issue's budget), BERT at most 12 MB of it."""
     paths = [MODELS / f"{m}.onnx" for m in ("transformer", "bert", "vit")]
     missing = [p.name for p in paths if not p.is_file()]
     if missing:
         pytest.skip(f"assets missing: {missing}")
-    assert sum(p.stat().st_size for p in paths) <= 20e6
+    assert sum(p.stat().st_size for p in MODELS.glob("*.onnx")) <= 30e6
+    assert (MODELS / "bert.onnx").stat().st_size <= 12e6
 
 
 @pytest.mark.parametrize("name", ["transformer", "bert", "vit"])

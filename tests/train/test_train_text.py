@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 import torch
@@ -213,9 +214,15 @@ def test_bert_pipeline_exports_a_contract_file_with_its_figures(text_bert_run, t
     assert meta.kind == "bert-mlm" and meta.special_tokens["mask"] == "[MASK]"
     assert meta.provenance == provenance
     assert meta.stacks["encoder"].layers == text_tiny_bert_task.model.layers
+    # The file's weights are float16 (the torch figures are float32's): the figures hardly move.
     for key in ("top1", "top5", "baseline_top1", "baseline_top5", "top1_ratio", "top5_ratio"):
         assert provenance[f"{key}_onnx"] == pytest.approx(provenance[f"{key}_torch"], abs=0.02)
+        assert provenance[f"{key}_unseen_onnx"] == pytest.approx(provenance[f"{key}_unseen_torch"], abs=0.02)
     assert provenance["masked_positions_onnx"] == provenance["masked_positions_torch"] > 100
+    assert provenance["masked_positions_unseen_onnx"] == provenance["masked_positions_unseen_torch"] > 100
+    assert 0 < provenance["single_token_words"] <= 1 and 0 < provenance["single_token_words_unseen"] <= 1
+    initializers = {t.name: t.data_type for t in onnx.load(str(out / "bert.onnx")).graph.initializer}
+    assert initializers[meta.embedding] == onnx.TensorProto.FLOAT16
     assert 0 < provenance["baseline_top1_torch"] <= provenance["baseline_top5_torch"] < 0.5
     (checkpoint,) = work.glob("bert-*/model.safetensors")
     _, extra = load_model(checkpoint)
@@ -277,4 +284,5 @@ def test_default_recipes_are_the_shipped_sizes():
         Bert(dataclasses.replace(bert_task.model, vocab_size=bert_task.vocab_size)),
     ]
     sizes = [sum(p.numel() for p in m.parameters()) for m in models]
-    assert sum(sizes) * 4 < 16e6  # float32 bytes; the ViT takes the rest of the 20 MB
+    # The Transformer's weights are float32 in its file, BERT's float16: 12 MB at most for BERT.
+    assert sizes[1] * 2 < 12e6 and sizes[0] * 4 + sizes[1] * 2 < 16e6

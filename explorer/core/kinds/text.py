@@ -17,8 +17,8 @@ class Encoder(Kind):
 class MaskedLanguageModel(Kind):
     name = "bert-mlm"
     title = "masked language model"
-    # the bundled BERT read Python's documentation; it answers "iterable", "tuple", "list"...
-    sample_text = "Return a new [MASK] containing the items of the iterable."
+    # the bundled BERT read the English of the machine's documentation; it answers "file", "output"...
+    sample_text = "The program reads the [MASK] and prints each line."
 
     def outcome(self, runner, inputs, result, baseline):
         """The top 5 at each [MASK], and the same with every head kept where heads are ablated."""
