@@ -39,7 +39,7 @@ class BundledModel:
     """A bundled model as the welcome page and the File menu offer it."""
 
     path: Path
-    name: str  # the metadata's name ("BERT (Python documentation MLM)"), else the file's
+    name: str  # the metadata's name ("BERT (English documentation MLM)"), else the file's
     description: str  # the metadata's one line on what it shows, else why it could not be read
 
 

@@ -1,11 +1,12 @@
-"""English text that every Python installation carries, for BERT's masked language model.
+"""English text that every Python installation carries, the start of BERT's corpus
+(`export.data.english` adds the machine's other documentation), and BERT's token streams and masking.
 
 The corpus: the topics of the Python documentation shipped with CPython
 (``pydoc_data.topics``, the text ``help("if")`` shows) and the docstrings of the standard
 library's modules, classes and functions. The docstrings are collected in a child process,
 so that importing some hundred modules leaves this process untouched; modules that cannot be
 imported here, or that do something on import, are skipped. The order is deterministic, so
-one Python build always gives the same corpus (`describe()` names the version).
+one Python build always gives the same corpus (`english.describe()` names the version).
 
 One document in ten (by a hash of its name) is held out: it feeds neither the WordPiece
 vocabulary nor training.
@@ -123,15 +124,6 @@ def is_held_out(doc: Document) -> bool:
 def split(docs: list[Document]) -> tuple[list[Document], list[Document]]:
     """(train, test) by document."""
     return [d for d in docs if not is_held_out(d)], [d for d in docs if is_held_out(d)]
-
-
-def describe() -> str:
-    v = sys.version_info
-    return (
-        f"English from Python {v.major}.{v.minor}.{v.micro}'s own documentation: the pydoc topics "
-        "(pydoc_data.topics) and the docstrings of the standard library's modules, classes and functions; "
-        "one document in ten held out"
-    )
 
 
 # -- token streams and masking ------------------------------------------------------------------
