@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cache
 
 from tokenizers import Tokenizer
 
@@ -40,6 +42,33 @@ def readable(text: str) -> str:
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
+@cache
+def _byte_of_symbol() -> dict[str, int]:
+    """GPT-2's byte-level alphabet: each byte is a printable symbol (a space is "Ġ", a line break
+    "Ċ"), so that a token is a string; this maps the symbols back to bytes."""
+    kept = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    moved = [b for b in range(256) if b not in kept]
+    return {**{chr(b): b for b in kept}, **{chr(256 + i): b for i, b in enumerate(moved)}}
+
+
+# How a byte-level token's whitespace is drawn: visible, one mark per character.
+_WHITESPACE_MARKS = str.maketrans({" ": "·", "\n": "↵", "\t": "⇥", "\r": "␍"})
+
+
+def shown_byte_level(token: str) -> str:
+    """A byte-level token as a person reads it: "Ġreturn" is "·return", "ĊĠĠĠ" is "↵···"; a token
+    that is not byte-level (a special token) stays as it is, and a piece of a character is "�"."""
+    symbols = _byte_of_symbol()
+    if not all(c in symbols for c in token):
+        return token
+    return bytes(symbols[c] for c in token).decode("utf-8", "replace").translate(_WHITESPACE_MARKS)
+
+
+def _is_byte_level(tokenizer_json: str) -> bool:
+    decoder = json.loads(tokenizer_json).get("decoder") or {}
+    return decoder.get("type") == "ByteLevel"
+
+
 class TextEncoder:
     """Tokenizes text for one ids input, cutting it to the model's maximum positions.
 
@@ -58,6 +87,8 @@ class TextEncoder:
         else:
             self._cut.no_truncation()
         self.max_positions = max_positions
+        # Byte-level BPE (GPT-2's, the bundled GPT's) stores spaces and line breaks as symbols: shown decoded.
+        self._shown = shown_byte_level if _is_byte_level(tokenizer_json) else None
 
     def encode(self, text: str) -> Encoded:
         """Raise EmptyTextError when the text has no tokens besides the special ones."""
@@ -69,7 +100,11 @@ class TextEncoder:
             raise EmptyTextError(NO_TOKENS)
         fits = self.max_positions is None or len(full.ids) <= self.max_positions
         encoding = full if fits else self._cut.encode(text)
-        return Encoded(tuple(encoding.ids), tuple(encoding.tokens), len(full.ids))
+        return Encoded(tuple(encoding.ids), tuple(self.shown(t) for t in encoding.tokens), len(full.ids))
+
+    def shown(self, token: str) -> str:
+        """A token of the vocabulary as the app shows it."""
+        return token if self._shown is None else self._shown(token)
 
     @property
     def vocab_size(self) -> int:
@@ -80,7 +115,9 @@ class TextEncoder:
         return self._full.token_to_id(token)
 
     def id_to_token(self, token_id: int) -> str:
-        return self._full.id_to_token(token_id) or f"<{token_id}>"
+        """The token as the app shows it (see `shown`)."""
+        token = self._full.id_to_token(token_id)
+        return f"<{token_id}>" if token is None else self.shown(token)
 
     def decode(self, ids: list[int] | tuple[int, ...]) -> str:
         return self._full.decode(list(ids))

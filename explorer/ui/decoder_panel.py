@@ -10,12 +10,15 @@ import html
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from explorer.core.decoding import Stepper
 from explorer.core.state.app_state import AppState
 
 SHORTCUTS = {"back": "Ctrl+Left", "next": "Ctrl+Right", "end": "Ctrl+End"}
+
+
+SHOWN_PROMPT_TOKENS = 6
 
 
 class DecoderPanel(QWidget):
@@ -27,6 +30,8 @@ class DecoderPanel(QWidget):
         self.end_button = QPushButton("Run to end ▶▶")
         self.output = QLabel()
         self.output.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # A long prompt's line is cut at the panel's edge rather than widening the window.
+        self.output.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.title = QLabel("<b>Decode step by step:</b>")
@@ -65,7 +70,10 @@ class DecoderPanel(QWidget):
         status = " (done)" if decoder.done else ""
         tokens = [html.escape(t) for t in decoder.tokens()]
         given, made = tokens[:decoder.new_from], tokens[decoder.new_from:]
+        if len(given) > SHOWN_PROMPT_TOKENS:  # the prompt's end is what the new tokens follow
+            given = ["…", *given[-SHOWN_PROMPT_TOKENS:]]
         if steps:  # the model's tokens in blue, the newest in red
             made = [f"<span style='color:#1f77b4'>{t}</span>" for t in made[:-1]] + [
                 f"<b style='color:#d62728'>{made[-1]}</b>"]
         self.output.setText(f"step {steps}{status}: {' '.join(given + made)} → “{html.escape(decoder.text())}”")
+        self.output.setToolTip(html.escape(decoder.text()))

@@ -113,8 +113,8 @@ def evaluate_torch(model: GPT, windows: np.ndarray, counts: np.ndarray) -> dict:
 
 # Repeated names, as code has them: the induction heads have something to copy.
 SAMPLE_TEXT = "def fibonacci(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return"
-DESCRIPTION = ("Continues Python code it never saw, token by token: generate step by step, "
-               "and find the induction heads that copy what came before.")
+DESCRIPTION = ("Continues Python code it never saw, token by token: generate step by step and "
+               "see what each new token attends to.")
 
 
 def figures(provenance: dict) -> tuple[contract.Figure, ...]:

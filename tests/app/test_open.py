@@ -86,7 +86,7 @@ def test_the_welcome_page_and_the_file_menu_offer_each_bundled_model_by_name(win
 
     catalog = bundled_catalog()
     buttons = window.welcome.bundled_buttons
-    assert [b.text() for b in buttons] == [m.name for m in catalog] and len(buttons) == 3
+    assert [b.text() for b in buttons] == [m.name for m in catalog] and len(buttons) == 4
     assert all(b.description() == m.description != "" for b, m in zip(buttons, catalog, strict=True))
     menu = next(a.menu() for a in window.menuBar().actions()[0].menu().actions() if a.menu()
                 and "Bundled" in a.text())

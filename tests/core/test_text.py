@@ -48,3 +48,29 @@ def test_ids_map_back_to_tokens(bert_meta):
     encoder = TextEncoder(bert_meta.tokenizer)
     encoded = encoder.encode("the mat")
     assert tuple(encoder.id_to_token(i) for i in encoded.ids) == encoded.tokens
+
+
+def test_byte_level_tokens_are_shown_as_text_with_visible_whitespace():
+    from explorer.core.text import shown_byte_level
+
+    assert shown_byte_level("Ġreturn") == "·return"
+    assert shown_byte_level("ĊĠĠĠ") == "↵···"
+    assert shown_byte_level("ĉ") == "⇥"
+    assert shown_byte_level("<|endoftext|>") == "<|endoftext|>"  # a special token stays as it is
+    assert shown_byte_level("Ã©") == "é" and shown_byte_level("Ã") == "�"  # half a character: U+FFFD
+    assert shown_byte_level("[CLS]") == "[CLS]"
+
+
+def test_a_byte_level_encoder_shows_decoded_tokens_and_keeps_the_ids():
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
+    vocab = {"<|endoftext|>": 0, "Ġ": 1, "a": 2, "Ċ": 3, "Ġa": 4}
+    tokenizer = Tokenizer(models.BPE(vocab, [("Ġ", "a")]))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    encoder = TextEncoder(tokenizer.to_str())
+    encoded = encoder.encode("a a\n")
+    assert encoded.ids == (2, 4, 3)
+    assert encoded.tokens == ("a", "·a", "↵")
+    assert [encoder.id_to_token(i) for i in encoded.ids] == list(encoded.tokens)
+    assert encoder.decode(encoded.ids) == "a a\n"
