@@ -231,7 +231,8 @@ class Figure:
     def format(self, value: float) -> str:
         if self.unit == "%":
             return f"{100 * value:.1f} %"
-        return f"{value:,.4g}" + (f" {self.unit}" if self.unit else "")
+        number = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.4g}"  # a count in full: 19,484
+        return number + (f" {self.unit}" if self.unit else "")
 
     def text(self) -> str:
         """The value with its unit, and its baseline where there is one: "34.0 % (unigram baseline 5.6 %)"."""

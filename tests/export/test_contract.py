@@ -158,9 +158,11 @@ def test_figures_read_as_a_person_reads_them_and_round_trip():
         {"label": "masked-token top-1", "value": 0.34, "unit": "%", "baseline": 0.0562, "baseline_label": "unigram"},
         {"label": "training time", "value": 239.3, "unit": "s"},
         {"label": "held-out tokens", "value": 5639},
+        {"label": "held-out masks", "value": 19484},
+        {"label": "induction score", "value": 0.020213715},
     ]}
     meta = contract.parse_metadata(json.dumps(data))
-    assert [f.text() for f in meta.figures] == ["34.0 % (unigram 5.6 %)", "239.3 s", "5,639"]
+    assert [f.text() for f in meta.figures] == ["34.0 % (unigram 5.6 %)", "239.3 s", "5,639", "19,484", "0.02021"]
     assert meta.description == "Predicts hidden words."
     assert contract.parse_metadata(meta.to_json()) == meta
     assert "null" not in meta.to_json()  # a figure without a baseline has none written
