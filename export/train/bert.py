@@ -30,7 +30,7 @@ from export.train.loop import TrainConfig, train_run
 
 @dataclass
 class BertTask:
-    steps: int = 2200
+    steps: int = 2700
     batch_size: int = 32
     lr: float = 1e-3
     warmup: int = 100

@@ -83,12 +83,13 @@ def bert_held_out(text_corpus):
 
 
 def test_bert_asset_beats_the_unigram_baseline_on_fresh_masks(bert_held_out):
-    """The held-out documents are manual pages, NEWS files and info nodes as well as Python's
-    documentation (the model trained on Python's alone reached 6.0x there, this one 4.6x to 4.8x): 4.5x."""
+    """The held-out documents (manual pages, NEWS files and info nodes as well as Python's
+    documentation): top-1 at least five times the unigram baseline's, the target the BERT trained on
+    Python's documentation alone was held to."""
     model, batches, _, counts, _ = bert_held_out
     figures = ev.evaluate_bert(model.path, batches, counts)
     assert figures["masked_positions"] > 15000
-    assert figures["top1_ratio"] >= 4.5, figures
+    assert figures["top1_ratio"] >= 5, figures
     assert figures["top5_ratio"] >= 1.8, figures
 
 
@@ -115,10 +116,10 @@ def test_bert_asset_states_its_figures():
     meta = ev.OnnxModel(_asset("bert.onnx")).meta
     provenance = meta.provenance
     assert meta.kind == "bert-mlm" and meta.max_positions["input_ids"] == 128
-    assert provenance["top1_ratio_onnx"] >= 4.5 and provenance["top5_ratio_onnx"] >= 1.8
+    assert provenance["top1_ratio_onnx"] >= 5 and provenance["top5_ratio_onnx"] >= 1.8
     assert provenance["top1_ratio_unseen_onnx"] >= 3 and provenance["single_token_words"] >= 0.95
     assert "pydoc_data.topics" in provenance["data"] and "common-licenses" in provenance["data"]
-    assert provenance["threads"] == 1 and 0 < provenance["train_seconds"] <= 600
+    assert 0 < provenance["train_seconds"] <= 600  # the issue's 10 minutes
 
 
 def test_bert_asset_stores_its_weights_in_float16():
