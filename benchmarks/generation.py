@@ -7,7 +7,8 @@ whole sequence again, in one run.
    first forward.
 3. The same step without the cache, as a file without `kv_cache` is generated from: the whole
    1,025-token sequence run again.
-4. The app's peak memory (max RSS of its state model's process, which never imports torch).
+4. The app's peak memory (max RSS of its state model's process, which never imports torch),
+   through the first forward and the cached steps (before the recomputing comparison).
 
     python benchmarks/generation.py [--steps 5] [--work build/bench]
 
@@ -84,6 +85,7 @@ def measure(model: Path, steps: int) -> dict:
         state.step_next()  # what Next does: the first step starts from the run on screen
         cached_s.append(time.perf_counter() - started)
     generated = len(state.decoder.generated)
+    app_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9  # Linux: KiB; before the comparison
     # The same steps without a cache: the whole sequence run again for each token.
     recompute = TextGenerator(state.runner, text, max_new_tokens=steps)
     recompute._prompt_run = state.run.result
@@ -97,7 +99,7 @@ def measure(model: Path, steps: int) -> dict:
         "tokens": tokens, "generated": generated,
         "first_forward_s": min(first_s), "cached_step_s": statistics.median(cached_s),
         "full_step_s": statistics.median(full_s),
-        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9,  # Linux: KiB
+        "peak_rss_gb": app_peak,
         "torch_imported": "torch" in sys.modules,
     }
 
@@ -133,7 +135,8 @@ def main() -> int:
           f"{ratio:.3f} of the first forward (target <= {TARGET_RATIO:.2f}: {verdict})")
     print(f"the same step recomputing the whole sequence: {f['full_step_s']:.2f} s; the cache is "
           f"{f['full_step_s'] / f['cached_step_s']:.1f}x faster")
-    print(f"app peak memory (max RSS, torch imported: {f['torch_imported']}): {f['peak_rss_gb']:.2f} GB")
+    print(f"app peak memory through the prompt and {f['generated']} cached steps (max RSS, torch imported: "
+          f"{f['torch_imported']}): {f['peak_rss_gb']:.2f} GB")
     return 0
 
 
