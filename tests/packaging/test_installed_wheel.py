@@ -81,7 +81,7 @@ def test_resources_find_every_bundled_model_and_sample(installed, tmp_path):
     assert Path(report["root"]).is_relative_to(site_packages), report["root"]  # not the checkout's copy
     assert report["found"] == _bundled_files()
     assert Path(report["default"]).name == "bert.onnx" and Path(report["default"]).is_file()
-    assert report["models"] == ["bert.onnx", "transformer.onnx", "vit.onnx"]
+    assert report["models"] == ["bert.onnx", "gpt.onnx", "transformer.onnx", "vit.onnx"]
     assert report["images"] == len(list((ASSETS / "images").glob("*.png"))) > 0
     assert report["sentences"] > 0
 
