@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from hf_checkpoint import imported_checkpoint  # benchmarks/hf_checkpoint.py
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO = Path(__file__).resolve().parents[1]
@@ -143,15 +145,8 @@ def main() -> int:
         print(json.dumps(measure_app(args.app, args.edits)))
         return 0
 
-    folder, model = args.work / "hf-bert-base", args.work / "hf-bert-base.onnx"
-    if not (folder / "model.safetensors").exists():
-        print(f"writing a random BERT-base checkpoint to {folder} ...", flush=True)
-        make_checkpoint(folder)
-    if not model.exists():
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "export.cli", "hf", str(folder), "--out", str(model)], check=True)
-        print(f"attention-export hf: {time.perf_counter() - started:.0f} s", flush=True)
-    print(f"model: {model} ({model.stat().st_size / 1e6:.0f} MB), imported from {folder}")
+    model = imported_checkpoint(args.work, "hf-bert-base", make_checkpoint, "BERT-base")
+    print(f"model: {model} ({model.stat().st_size / 1e6:.0f} MB), imported from {model.with_suffix('')}")
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, platform offscreen")
 
     load_before = os.getloadavg()[0]

@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from hf_checkpoint import imported_checkpoint  # benchmarks/hf_checkpoint.py
+
 REPO = Path(__file__).resolve().parents[1]
 PROMPT_TOKENS = 1024
 TARGET_RATIO = 1 / 5
@@ -97,7 +99,7 @@ def measure(model: Path, steps: int) -> dict:
         full_s.append(time.perf_counter() - started)
     return {
         "tokens": tokens, "generated": generated,
-        "first_forward_s": min(first_s), "cached_step_s": statistics.median(cached_s),
+        "first_forward_s": min(first_s), "first_step_s": cached_s[0], "cached_step_s": statistics.median(cached_s[1:]),
         "full_step_s": statistics.median(full_s),
         "peak_rss_gb": app_peak,
         "torch_imported": "torch" in sys.modules,
@@ -106,7 +108,7 @@ def measure(model: Path, steps: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=6)  # the first lays out the buffers, then the median of 5
     parser.add_argument("--work", type=Path, default=REPO / "build" / "bench")
     parser.add_argument("--app", type=Path, help=argparse.SUPPRESS)  # the measuring child process
     args = parser.parse_args()
@@ -114,14 +116,7 @@ def main() -> int:
         print(json.dumps(measure(args.app, args.steps)))
         return 0
 
-    folder, model = args.work / "hf-gpt2-small", args.work / "hf-gpt2-small.onnx"
-    if not (folder / "model.safetensors").exists():
-        print(f"writing a random GPT-2-small checkpoint to {folder} ...", flush=True)
-        make_checkpoint(folder)
-    if not model.exists():
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "export.cli", "hf", str(folder), "--out", str(model)], check=True)
-        print(f"attention-export hf: {time.perf_counter() - started:.0f} s", flush=True)
+    model = imported_checkpoint(args.work, "hf-gpt2-small", make_checkpoint, "GPT-2-small")
     print(f"model: {model} ({model.stat().st_size / 1e6:.0f} MB); machine: {os.cpu_count()} CPUs")
     load_before = os.getloadavg()[0]
     child = subprocess.run([sys.executable, __file__, "--app", str(model), "--steps", str(args.steps)],
@@ -131,7 +126,9 @@ def main() -> int:
     print(f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(f"first forward, {f['tokens']} tokens (text to result, all attention out): {f['first_forward_s']:.2f} s")
     verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
-    print(f"one generation step with the cache (median of {args.steps}): {f['cached_step_s'] * 1e3:.0f} ms = "
+    print(f"the first step, which also lays out the cache's buffers: {f['first_step_s'] * 1e3:.0f} ms")
+    print(f"one generation step with the cache (median of the next {args.steps - 1}): "
+          f"{f['cached_step_s'] * 1e3:.0f} ms = "
           f"{ratio:.3f} of the first forward (target <= {TARGET_RATIO:.2f}: {verdict})")
     print(f"the same step recomputing the whole sequence: {f['full_step_s']:.2f} s; the cache is "
           f"{f['full_step_s'] / f['cached_step_s']:.1f}x faster")
