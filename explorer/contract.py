@@ -216,6 +216,11 @@ class KVCache:
     def shape(self, batch: int, length: int) -> tuple[int, int, int, int]:
         return batch, self.heads, length, self.head_dim
 
+    def next_past(self, outputs: dict) -> dict:
+        """The next step's past: this run's presents (`outputs`, by name) under the past inputs' names."""
+        pairs = zip(self.past_inputs(), self.present_outputs(), strict=True)
+        return {past: outputs[present] for past, present in pairs}
+
 
 @dataclass(frozen=True)
 class Figure:

@@ -71,8 +71,7 @@ class CachedSequence:
         self.ids_input, self.mask_input = meta.sequence_inputs[0]
         self.prompt_run = prompt_run
         self.key_mask = np.asarray(key_mask, np.int64)  # (T,) grows with each token
-        self.past = {name: prompt_run.outputs[present][None]  # (1, kv_heads, T, hd)
-                     for name, present in zip(self.cache.past_inputs(), self.cache.present_outputs(), strict=True)}
+        self.past = {name: value[None] for name, value in self.cache.next_past(prompt_run.outputs).items()}  # batch 1
         self.buffers = {name: _Buffer(value, axes, capacity) for name, value in prompt_run.outputs.items()
                         if (axes := _growing_axes(name)) is not None}
 
@@ -85,8 +84,7 @@ class CachedSequence:
         self.key_mask = np.concatenate([self.key_mask, [1]])
         feeds = {self.ids_input: np.array([[token_id]], np.int64), self.mask_input: self.key_mask[None], **self.past}
         outputs = self.runner.run_graph(feeds, head_masks)
-        self.past = {name: outputs[present]
-                     for name, present in zip(self.cache.past_inputs(), self.cache.present_outputs(), strict=True)}
+        self.past = self.cache.next_past(outputs)
         item = self.runner.batch_item(outputs)
         return {name: self.buffers[name].append(value) if name in self.buffers else value
                 for name, value in item.items()}

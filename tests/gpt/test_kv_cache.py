@@ -21,8 +21,7 @@ def runner(gpt_path) -> Runner:
 
 
 def _presents(runner: Runner, outputs: dict) -> dict[str, np.ndarray]:
-    cache = runner.model.meta.kv_cache
-    return {past: outputs[present] for past, present in zip(cache.past_inputs(), cache.present_outputs(), strict=True)}
+    return runner.model.meta.kv_cache.next_past(outputs)
 
 
 @pytest.mark.parametrize("prompt_length", PROMPT_LENGTHS)

@@ -115,8 +115,7 @@ def test_cached_steps_equal_full_recomputation_and_transformers_cache(imports, p
     with torch.no_grad():
         hf_step = hf(torch.from_numpy(ids[:, :prompt_length]), use_cache=True)
     for t in range(prompt_length, ids.shape[1]):
-        past = {name: step[present] for name, present in zip(cache.past_inputs(), cache.present_outputs(),
-                                                             strict=True)}
+        past = cache.next_past(step)
         step = runner.run_graph({"input_ids": ids[:, t : t + 1], "attention_mask": np.ones((1, t + 1), np.int64),
                                  **past})
         row = step[contract.attention_output("decoder")][..., 0, :]  # (L, 1, H, t + 1)
