@@ -20,6 +20,7 @@ from explorer.core.masking import TokenEdits
 from explorer.core.model import LoadedModel, error_summary
 from explorer.core.result import RunResult, StackAttention
 from explorer.core.text import Encoded, TextEncoder
+from explorer.shared.feeds import complete_feeds
 
 # Outputs stacked over layers carry the batch on axis 1: (layers, batch, ...); the rest on axis 0.
 _LAYER_FIRST = tuple(f"{name}." for name in ("attentions", *contract.OPTIONAL_STACK_OUTPUTS))
@@ -40,7 +41,6 @@ class Runner:
                 tokenizer = meta.tokenizer_for(ids_input)
                 if tokenizer is not None:
                     self.encoders[ids_input] = TextEncoder(tokenizer, meta.max_positions.get(ids_input))
-        self._head_mask_inputs = [name for name in meta.head_mask_inputs() if name in model.input_names]
 
     # -- the graph ----------------------------------------------------------------------------
     def run_graph(
@@ -50,17 +50,7 @@ class Runner:
         outputs: list[str] | None = None,
     ) -> dict[str, np.ndarray]:
         """One session run giving `outputs` (default: all); head masks default to ones (every head kept)."""
-        feeds = dict(feeds)
-        for stack, spec in self.model.meta.stacks.items():
-            name = contract.head_mask_input(stack)
-            if name in self._head_mask_inputs:
-                given = (head_masks or {}).get(stack)
-                feeds[name] = np.ones((spec.layers, spec.heads), np.float32) if given is None else given
-        cache = self.model.meta.kv_cache
-        if cache:  # a whole sequence runs on an empty past, sized to its batch
-            batch = feeds[self.model.meta.sequence_inputs[0][0]].shape[0]
-            for name in cache.past_inputs():
-                feeds.setdefault(name, np.zeros(cache.shape(batch, 0), np.float32))
+        feeds = complete_feeds(self.model.meta, feeds, self.model.input_names, head_masks)
         names = outputs or self.model.output_names
         try:
             values = self.model.session.run(names, feeds)

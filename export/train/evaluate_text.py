@@ -19,6 +19,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from explorer import contract
+from explorer.shared.feeds import complete_feeds
 from explorer.shared.repetition import probe_ids, repetition_scores
 from export.data import dates
 
@@ -40,15 +41,7 @@ class OnnxModel:
         return self.tokenizer.token_to_id(self.meta.special_tokens[role])
 
     def run(self, outputs: list[str], **feed: np.ndarray) -> list[np.ndarray]:
-        for stack, spec in self.meta.stacks.items():
-            name = contract.head_mask_input(stack)
-            if name in self._inputs and name not in feed:
-                feed[name] = np.ones((spec.layers, spec.heads), dtype=np.float32)
-        if self.meta.kv_cache:  # a whole sequence: an empty past of the batch's size
-            batch = feed[self.meta.sequence_inputs[0][0]].shape[0]
-            for name in self.meta.kv_cache.past_inputs():
-                feed.setdefault(name, np.zeros(self.meta.kv_cache.shape(batch, 0), np.float32))
-        return self.session.run(outputs, feed)
+        return self.session.run(outputs, complete_feeds(self.meta, feed, self._inputs))
 
 
 # -- dates --------------------------------------------------------------------------------------
