@@ -110,6 +110,27 @@ class StackSpec:
     queries: str  # the ids input whose sequence gives the queries, e.g. "tgt_ids"
     keys: str  # the ids input whose sequence gives the keys, e.g. "src_ids"
     causal: bool = False
+    kv_heads: int | None = None  # grouped-query attention: fewer key/value heads, each shared by heads / kv_heads
+    # How the scores are made, where they differ from softmax(q·k / √head_dim + masks):
+    scale: float | None = None  # q·k is multiplied by it instead of 1 / √head_dim (Gemma 2's query_pre_attn_scalar)
+    softcap: float | None = None  # scores -> softcap · tanh(scores / softcap) before the masks (Gemma 2)
+    sliding_window: tuple[int | None, ...] | None = None  # per layer: a query sees itself and window - 1 keys
+    # before it (None: all); None for the stack: no layer has a window
+
+    def score_scale(self) -> float:
+        return self.head_dim ** -0.5 if self.scale is None else self.scale
+
+    def window(self, layer: int) -> int | None:
+        return self.sliding_window[layer] if self.sliding_window else None
+
+    def key_value_head(self, head: int) -> int:
+        return shared_key_value_head(head, self.heads, self.kv_heads)
+
+
+def shared_key_value_head(head: int, heads: int, kv_heads: int | None) -> int:
+    """The key/value head query head `head` reads: each run of heads / kv_heads consecutive query
+    heads shares one (Hugging Face's repeat_kv); every head its own where kv_heads is None."""
+    return head if kv_heads is None else head // (heads // kv_heads)
 
 
 @dataclass(frozen=True)
@@ -153,9 +174,14 @@ SINUSOIDAL = "sinusoidal"  # TextEmbedding.positions: the seed's fixed sin/cos t
 
 @dataclass(frozen=True)
 class LayerNormNames:
+    """A norm's initializers: LayerNorm, or RMSNorm (`rms`: x / sqrt(mean(x²) + eps), no centring);
+    the gain is weight + `weight_offset` (Gemma stores its RMSNorm's gain minus 1)."""
+
     weight: str
     bias: str | None = None
     eps: float = 1e-5
+    rms: bool = False
+    weight_offset: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -186,12 +212,14 @@ class OutputProjection:
 class Unembedding:
     """How a language model reads tokens off its residual stream: the final `norm` (where the
     model has one), then logits = x @ weight.T + bias with `weight` [vocab, d_model] (a tied
-    embedding is the embedding itself); [d_model, vocab] where `transposed`."""
+    embedding is the embedding itself); [d_model, vocab] where `transposed`; where `softcap` is
+    given the logits are then softcap · tanh(logits / softcap) (Gemma 2)."""
 
     weight: str
     bias: str | None = None
     norm: LayerNormNames | None = None
     transposed: bool = False
+    softcap: float | None = None
 
 
 @dataclass(frozen=True)

@@ -61,14 +61,41 @@ def _parse_stack(name: str, data: Any, kind: str) -> StackSpec:
     causal = data.get("causal", False)
     if not isinstance(causal, bool):
         raise ContractError(f"{where}: field 'causal' must be true or false")
+    heads = _positive_int(data, "heads", where)
+    kv_heads = _positive_int(data, "kv_heads", where) if data.get("kv_heads") is not None else None
+    if kv_heads is not None and heads % kv_heads:
+        raise ContractError(f"{where}: {heads} heads cannot share {kv_heads} key/value heads evenly")
+    layers = _positive_int(data, "layers", where)
+    scale, softcap = (_positive_number(data, key, where) for key in ("scale", "softcap"))
+    windows = data.get("sliding_window", [])
+    if not isinstance(windows, list) or len(windows) not in (0, layers) or not all(
+            w is None or (isinstance(w, int) and not isinstance(w, bool) and w > 0) for w in windows):
+        raise ContractError(f"{where}: 'sliding_window' must hold one positive whole number or null per layer "
+                            f"({layers}), got {windows!r}")
+    if windows and not causal:
+        raise ContractError(f"{where}: a 'sliding_window' belongs to a causal stack")
     return StackSpec(
-        layers=_positive_int(data, "layers", where),
-        heads=_positive_int(data, "heads", where),
+        layers=layers,
+        heads=heads,
         head_dim=_positive_int(data, "head_dim", where),
         queries=queries,
         keys=keys,
         causal=causal,
+        kv_heads=kv_heads,
+        scale=scale,
+        softcap=softcap,
+        sliding_window=tuple(windows) or None,
     )
+
+
+def _positive_number(data: dict, key: str, where: str) -> float | None:
+    """An optional positive number at data[key]; None where absent."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ContractError(f"{where}: {key!r} must be a positive number, got {value!r}")
+    return float(value)
 
 
 def _parse_image(data: Any) -> ImageSpec:
@@ -146,7 +173,14 @@ def _parse_norm(data: Any, where: str) -> LayerNormNames | None:
     eps = raw.get("eps", 1e-5)
     if isinstance(eps, bool) or not isinstance(eps, (int, float)) or eps <= 0:
         raise ContractError(f"{where}: 'eps' must be a positive number, got {eps!r}")
-    return LayerNormNames(_name(raw, "weight", where, required=True), _name(raw, "bias", where), float(eps))
+    rms = raw.get("rms", False)
+    if not isinstance(rms, bool):
+        raise ContractError(f"{where}: 'rms' must be true or false, got {rms!r}")
+    offset = raw.get("weight_offset", 0.0)
+    if isinstance(offset, bool) or not isinstance(offset, (int, float)):
+        raise ContractError(f"{where}: 'weight_offset' must be a number, got {offset!r}")
+    return LayerNormNames(_name(raw, "weight", where, required=True), _name(raw, "bias", where), float(eps), rms,
+                          float(offset))
 
 
 def _parse_unembedding(data: Any, image: ImageSpec | None) -> Unembedding | None:
@@ -159,7 +193,8 @@ def _parse_unembedding(data: Any, image: ImageSpec | None) -> Unembedding | None
     if not isinstance(transposed, bool):
         raise ContractError(f"unembedding: 'transposed' must be true or false, got {transposed!r}")
     return Unembedding(_name(raw, "weight", "unembedding", required=True), _name(raw, "bias", "unembedding"),
-                       _parse_norm(raw.get("norm"), "unembedding.norm"), transposed)
+                       _parse_norm(raw.get("norm"), "unembedding.norm"), transposed,
+                       _positive_number(raw, "softcap", "unembedding"))
 
 
 def _parse_kv_cache(data: Any, stacks: dict[str, StackSpec]) -> KVCache | None:
@@ -171,9 +206,11 @@ def _parse_kv_cache(data: Any, stacks: dict[str, StackSpec]) -> KVCache | None:
         raise ContractError(f"kv_cache: 'stack' must name a causal stack of the model, got {stack!r}")
     cache = KVCache(stack, *(_positive_int(raw, key, "kv_cache") for key in ("layers", "heads", "head_dim")))
     spec = stacks[stack]
-    if cache.layers != spec.layers or spec.heads % cache.heads or cache.head_dim != spec.head_dim:
+    heads_misfit = spec.heads % cache.heads if spec.kv_heads is None else cache.heads != spec.kv_heads
+    if cache.layers != spec.layers or heads_misfit or cache.head_dim != spec.head_dim:
+        shared = "" if spec.kv_heads is None else f" sharing {spec.kv_heads} key/value heads"
         raise ContractError(f"kv_cache: {cache.layers} layers of {cache.heads} heads of {cache.head_dim} do not fit "
-                            f"stacks.{stack} ({spec.layers} layers of {spec.heads} heads of {spec.head_dim})")
+                            f"stacks.{stack} ({spec.layers} layers of {spec.heads} heads of {spec.head_dim}{shared})")
     return cache
 
 

@@ -32,9 +32,10 @@ class HeadSteps:
     keys: np.ndarray  # (K, head_dim) k for every key
     values: np.ndarray  # (K, head_dim) v for every key
     scores: np.ndarray  # (K,) q·k
-    scaled: np.ndarray  # (K,) q·k / sqrt(d_k)
+    scaled: np.ndarray  # (K,) q·k / sqrt(d_k) (the stack's scale), soft-capped where the stack caps scores
     key_mask: np.ndarray  # (K,) bool: False where the key was masked (padding, or hidden by a person)
-    causal: np.ndarray  # (K,) bool: False for keys after the query (a decoder's future); all True elsewhere
+    causal: np.ndarray  # (K,) bool: False for keys after the query (a decoder's future) or before its
+    # sliding window; all True elsewhere
     allowed: np.ndarray  # (K,) bool: both masks
     alpha: np.ndarray  # (K,) softmax of the allowed scaled scores; exactly 0 where not allowed
     weighted_values: np.ndarray  # (K, head_dim) alpha_k * v_k
@@ -66,9 +67,15 @@ def head_steps(
     k = outputs[names[1]][layer, head].astype(np.float64)  # (K, hd)
     v = outputs[names[2]][layer, head].astype(np.float64)  # (K, hd)
     scores = k @ q  # (K,)
-    scaled = scores / np.sqrt(q.shape[0])
+    scaled = scores * spec.score_scale()
+    if spec.softcap is not None:
+        scaled = spec.softcap * np.tanh(scaled / spec.softcap)
     keys_kept = np.ones(k.shape[0], bool) if key_mask is None else np.asarray(key_mask, bool)
-    past = np.arange(k.shape[0]) <= query if spec.causal else np.ones(k.shape[0], bool)
+    position = np.arange(k.shape[0])
+    past = position <= query if spec.causal else np.ones(k.shape[0], bool)
+    window = spec.window(layer)
+    if window is not None:
+        past &= position > query - window
     allowed = keys_kept & past
     alpha = np.zeros_like(scaled)
     if allowed.any():
@@ -167,6 +174,16 @@ def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float =
     return (x - mean) / np.sqrt(var + eps) * weight + bias
 
 
+def normalise(x: np.ndarray, names: contract.LayerNormNames, weights: Initializers) -> np.ndarray:
+    """The norm the metadata names over the last axis: LayerNorm, or RMSNorm (no centring), with
+    gain weight + weight_offset and the bias where there is one."""
+    gain = weights.get(names.weight) + np.float32(names.weight_offset)
+    bias = weights.get(names.bias) if names.bias else np.float32(0.0)
+    if not names.rms:
+        return layer_norm(x, gain, bias, names.eps)
+    return x / np.sqrt(np.mean(np.square(x), axis=-1, keepdims=True) + np.float32(names.eps)) * gain + bias
+
+
 class _FirstLayerCheck:
     """A recomputation of the first layer's input, next to the model's own `first_layer_input`."""
 
@@ -246,11 +263,7 @@ def embedding_steps(
         token_type = weights.get(recipe.token_type).reshape(-1, d_model)[0]  # (D,) segment 0
         summed = summed + token_type
     summed = summed.astype(np.float32)  # (T, D)
-    normed = None
-    if recipe.norm is not None:
-        norm = recipe.norm
-        bias = weights.get(norm.bias) if norm.bias else np.zeros(d_model, np.float32)
-        normed = layer_norm(summed, weights.get(norm.weight), bias, norm.eps)
+    normed = None if recipe.norm is None else normalise(summed, recipe.norm, weights)
     first = outputs[hidden_name][0]  # (T, D)
     return EmbeddingSteps(tuple(ids), tuple(tokens), vectors, recipe.scale, positions, kind, summed, normed,
                           first, token_type)

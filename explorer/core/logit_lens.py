@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from explorer import contract
-from explorer.core.anatomy import Initializers, MissingInternalsError, layer_norm
+from explorer.core.anatomy import Initializers, MissingInternalsError, normalise
 from explorer.core.predictions import TOP_K, top_k
 
 
@@ -37,17 +37,17 @@ class LogitLens:
         weight = weights.get(self.spec.weight).astype(np.float32)
         self.weight = weight.T if self.spec.transposed else weight  # (vocab, d_model)
         self.bias = None if self.spec.bias is None else weights.get(self.spec.bias).astype(np.float32)
-        norm = self.spec.norm
-        self.norm = None if norm is None else (weights.get(norm.weight), weights.get(norm.bias) if norm.bias
-                                               else 0.0, norm.eps)
+        self.weights = weights
 
     def logits(self, residual: np.ndarray) -> np.ndarray:
         """(..., vocab) logits of (..., d_model) residual-stream vectors."""
         x = residual.astype(np.float32)
-        if self.norm is not None:
-            x = layer_norm(x, *self.norm)
+        if self.spec.norm is not None:
+            x = normalise(x, self.spec.norm, self.weights)
         out = x @ self.weight.T
-        return out if self.bias is None else out + self.bias
+        out = out if self.bias is None else out + self.bias
+        cap = self.spec.softcap
+        return out if cap is None else np.tanh(out / np.float32(cap)) * np.float32(cap)
 
     def rows(self, hidden_states: np.ndarray, position: int, k: int = TOP_K) -> list[LensRow]:
         """One row per layer of a run's (layers + 1, T, d_model) hidden states, at `position`."""

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from explorer import contract
+
 
 @dataclass(frozen=True)
 class StackAttention:
@@ -17,6 +19,7 @@ class StackAttention:
     key_tokens: tuple[str, ...]
     causal: bool = False
     key_mask: np.ndarray | None = None  # (keys,) bool, False where the key was masked out
+    kv_heads: int | None = None  # grouped-query attention: the key/value heads the query heads share
 
     @property
     def layers(self) -> int:
@@ -25,6 +28,12 @@ class StackAttention:
     @property
     def heads(self) -> int:
         return self.attentions.shape[1]
+
+    def head_label(self, head: int) -> str:
+        """How the app names a head: "head 5", or "head 5 · shares key/value head 1" where heads are grouped."""
+        if self.kv_heads is None:
+            return f"head {head}"
+        return f"head {head} · shares key/value head {contract.shared_key_value_head(head, self.heads, self.kv_heads)}"
 
     def head(self, layer: int, head: int | None) -> np.ndarray:
         """(queries, keys) for one head, or the mean over heads when `head` is None."""

@@ -201,6 +201,7 @@ class Runner:
                 key_tokens=tokens[spec.keys],
                 causal=spec.causal,
                 key_mask=np.ones(len(tokens[spec.keys]), bool),  # the app feeds a mask of ones
+                kv_heads=spec.kv_heads,
             )
         return RunResult(
             stacks=stacks,

@@ -27,6 +27,7 @@ PREPROCESSOR = "preprocessor_config.json"
 # config.json spells the same sizes differently per family (BERT, GPT-2, DistilBERT).
 LAYERS = ("num_hidden_layers", "n_layer", "n_layers")
 HEADS = ("num_attention_heads", "n_head", "n_heads")
+_KV_HEADS = ("num_key_value_heads",)  # grouped-query attention (Llama and its kin)
 _WIDTH = ("hidden_size", "n_embd", "dim", "d_model")
 _POSITIONS = ("max_position_embeddings", "n_positions")
 # Families that number positions from padding_idx + 1, so that many embeddings are never used.
@@ -157,7 +158,10 @@ def folder_metadata(
     d_model = config_value(config, _WIDTH, "hidden size", folder)
     kind_spec = contract.KIND_SPECS[kind]
     (stack, (queries, keys)), = kind_spec.stacks.items()  # the kinds Hugging Face folders give: one stack
-    spec = contract.StackSpec(layers, heads, d_model // heads, queries, keys, causal=stack in kind_spec.causal)
+    head_dim = config.get("head_dim") if isinstance(config.get("head_dim"), int) else d_model // heads  # Gemma's
+    kv_heads = next((config[n] for n in _KV_HEADS if isinstance(config.get(n), int)), heads)
+    spec = contract.StackSpec(layers, heads, head_dim, queries, keys, causal=stack in kind_spec.causal,
+                              kv_heads=None if kv_heads == heads else kv_heads)
     fields: dict[str, Any] = {}
     if kind_spec.images:
         image = image_spec(folder, config)

@@ -128,6 +128,19 @@ def _broken(base: dict, path: str, value) -> str:
         (valid_gpt, "kv_cache.heads", 3, "do not fit stacks.decoder (2 layers of 4 heads of 16)"),
         (valid_gpt, "kv_cache.layers", 3, "kv_cache: 3 layers of 2 heads of 16 do not fit"),
         (valid_gpt, "kv_cache.head_dim", KeyError, "kv_cache: missing required field 'head_dim'"),
+        (valid_gpt, "stacks.decoder.kv_heads", 3, "stacks.decoder: 4 heads cannot share 3 key/value heads evenly"),
+        (valid_gpt, "stacks.decoder.kv_heads", 0, "stacks.decoder: field 'kv_heads' must be positive"),
+        (valid_gpt, "stacks.decoder.kv_heads", 1, "(2 layers of 4 heads of 16 sharing 1 key/value heads)"),
+        (valid_gpt, "unembedding", {"weight": "w", "norm": {"weight": "n", "rms": 1}}, "'rms' must be true or false"),
+        (valid_gpt, "unembedding", {"weight": "w", "norm": {"weight": "n", "weight_offset": "1"}},
+         "'weight_offset' must be a number"),
+        (valid_gpt, "unembedding", {"weight": "w", "softcap": 0}, "'softcap' must be a positive number"),
+        (valid_gpt, "stacks.decoder.sliding_window", [3], "'sliding_window' must hold one positive whole number or "
+                                                          "null per layer (2), got [3]"),
+        (valid_gpt, "stacks.decoder.sliding_window", [3, 0], "'sliding_window' must hold one positive whole number"),
+        (valid_bert, "stacks.encoder.sliding_window", [3, 3], "a 'sliding_window' belongs to a causal stack"),
+        (valid_gpt, "stacks.decoder.scale", -1, "stacks.decoder: 'scale' must be a positive number, got -1"),
+        (valid_gpt, "stacks.decoder.softcap", "50", "stacks.decoder: 'softcap' must be a positive number"),
     ],
 )
 def test_broken_metadata_is_rejected_with_a_clear_message(base, path, value, message):
@@ -146,6 +159,20 @@ def test_a_cache_names_its_inputs_and_outputs_and_round_trips():
     assert meta.input_names() == ["input_ids", "attention_mask", *meta.kv_cache.past_inputs()]
     assert meta.output_names() == ["logits", "attentions.decoder", *meta.kv_cache.present_outputs()]
     assert meta.sample_text == "def f(x):"
+    assert contract.parse_metadata(meta.to_json()) == meta
+    assert [meta.stacks["decoder"].key_value_head(h) for h in range(4)] == [0, 1, 2, 3]  # no kv_heads: its own
+
+
+def test_grouped_heads_an_rms_norm_and_a_soft_cap_round_trip():
+    data = valid_gpt()
+    data["stacks"]["decoder"].update(kv_heads=2, scale=0.1, softcap=50, sliding_window=[3, None])
+    data["unembedding"] = {"weight": "w", "softcap": 30.0, "norm": {"weight": "n", "rms": True, "weight_offset": 1}}
+    meta = contract.parse_metadata(json.dumps(data))
+    spec = meta.stacks["decoder"]
+    assert spec.kv_heads == 2 and [spec.key_value_head(h) for h in range(4)] == [0, 0, 1, 1]
+    assert (spec.score_scale(), spec.softcap, spec.window(0), spec.window(1)) == (0.1, 50.0, 3, None)
+    assert meta.unembedding == contract.Unembedding("w", norm=contract.LayerNormNames("n", rms=True, weight_offset=1.0),
+                                                    softcap=30.0)
     assert contract.parse_metadata(meta.to_json()) == meta
     with pytest.raises(contract.ContractError, match="lacks the inputs"):
         contract.check_graph_io(meta, ["input_ids", "attention_mask"], meta.output_names())

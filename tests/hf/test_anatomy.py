@@ -12,7 +12,7 @@ from explorer import contract
 from explorer.core import anatomy
 from explorer.core.model import open_model
 from explorer.core.runner import Runner
-from export.hf import OUTPUT_PROJECTIONS
+from export.hf import FAMILIES
 
 from .conftest import image_batch, reference_model
 
@@ -81,7 +81,7 @@ def test_w_o_of_the_heads_outputs_is_the_imports_attention_output(imported):
     stack = next(iter(meta.stacks))
     weights = anatomy.Initializers(imported.path)
     for layer in range(meta.stacks[stack].layers):
-        module = model.base_model.get_submodule(OUTPUT_PROJECTIONS[meta.provenance["config"]].format(layer))
+        module = model.base_model.get_submodule(FAMILIES[meta.provenance["config"]].output_projection.format(layer))
         seen: list[torch.Tensor] = []
         hook = module.register_forward_hook(lambda m, args, output, seen=seen: seen.append(output))
         with torch.no_grad():

@@ -60,7 +60,15 @@ def test_unsupported_architecture(checkpoints, tmp_path, capsys):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "t5", "architectures": ["T5Model"]}))
     err = fails_with(capsys, str(tmp_path), "--out", str(tmp_path / "x.onnx"))
     assert "config.json: model_type 't5' (T5Model) cannot be imported" in err
-    assert "bert" in err and "gpt2" in err and "vit" in err  # what can be
+    assert "bert" in err and "gpt2" in err and "vit" in err and "llama" in err and "gemma2" in err  # what can be
+
+
+def test_falcon_is_refused_with_the_families_that_import(checkpoints, tmp_path, capsys):
+    """Falcon's attention does not go through transformers' attention interface: no head mask, no probabilities."""
+    shutil.copy(checkpoints["bert"] / "model.safetensors", tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "falcon", "architectures": ["FalconForCausalLM"]}))
+    err = fails_with(capsys, str(tmp_path), "--out", str(tmp_path / "x.onnx"))
+    assert "model_type 'falcon' (FalconForCausalLM) cannot be imported; supported: bert, distilbert, gemma" in err
 
 
 def test_model_type_transformers_does_not_know(checkpoints, tmp_path, capsys):

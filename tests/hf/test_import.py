@@ -75,7 +75,7 @@ def test_head_mask_runs_as_in_pytorch(imported):
     from export.hf import ContractWrapper, load_model, read_checkpoint
 
     checkpoint = read_checkpoint(imported.folder)
-    wrapper = ContractWrapper(load_model(checkpoint), checkpoint.kind).eval()
+    wrapper = ContractWrapper(load_model(checkpoint), checkpoint.kind, checkpoint.family).eval()
     feeds, _, _ = feeds_and_reference(imported, 2, 7, seed=5)
     stack, spec = next(iter(imported.metadata.stacks.items()))
     head_mask = np.ones((spec.layers, spec.heads), np.float32)

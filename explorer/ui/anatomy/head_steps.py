@@ -68,19 +68,24 @@ class OneHeadPanel(QWidget):
             self.summary.setText(str(exc))
             return
         self.steps, self.model_alpha = steps, stack.attentions[selection.layer, head, query]
-        self._draw(steps, stack.query_tokens[query], stack.key_tokens, head)
+        self._draw(steps, stack.query_tokens[query], stack.key_tokens, stack.head_label(head))
 
-    def _draw(self, s: anatomy.HeadSteps, query_token: str, keys: tuple[str, ...], head: int) -> None:
+    def _draw(self, s: anatomy.HeadSteps, query_token: str, keys: tuple[str, ...], head: str) -> None:
         d_k = s.query.shape[0]
         gap = float(np.abs(s.alpha - self.model_alpha).max())
-        causal = self._spec_of(self.selection.stack_name).causal
+        spec = self._spec_of(self.selection.stack_name)
+        causal, window = spec.causal, spec.window(self.selection.layer)
         masks = "key mask + causal mask" if causal else "mask"
+        scaling = f"÷ √{d_k}" if spec.scale is None else f"× {spec.scale:.4g}"
+        capped = "" if spec.softcap is None else f", capped at ±{spec.softcap:g} (c·tanh(s/c))"
         self.summary.setText(
-            f"<b>{self.selection.stack_name} · layer {self.selection.layer} · head {head}</b>, query "
-            f"{self.query.value()} {query_token!r}: alpha = softmax(q·k / √{d_k} + {masks}); "
+            f"<b>{self.selection.stack_name} · layer {self.selection.layer} · {head}</b>, query "
+            f"{self.query.value()} {query_token!r}: alpha = softmax(q·k {scaling}{capped} + {masks}); "
             f"b = Σ alpha·v. Recomputed alpha vs the model's attention: max |Δ| = {gap:.1e}."
             + (" The causal mask hides every key after the query: a decoder reads only what came before."
                if causal else "")
+            + ("" if window is None else f" In this layer it also hides every key {window} or more tokens back "
+                                         "(a sliding window).")
         )
         key_rows = tuple(keys)
         dims = tuple(str(i) for i in range(d_k))
@@ -88,7 +93,7 @@ class OneHeadPanel(QWidget):
         g.add("q", s.query[None, :], 0, 0, (query_token,), dims, signed=True)
         g.add("k (each key)", s.keys, 1, 0, key_rows, dims, signed=True, show_rows=True)
         g.add("q·k", s.scores[:, None], 1, 1, key_rows, signed=True)
-        g.add(f"÷ √{d_k}", s.scaled[:, None], 1, 2, key_rows, signed=True)
+        g.add(scaling + (" capped" if capped else ""), s.scaled[:, None], 1, 2, key_rows, signed=True)
         column = 3
         g.add("key mask" if causal else "mask", s.key_mask[:, None].astype(float), 1, column, key_rows,
               levels=(0.0, 1.0))

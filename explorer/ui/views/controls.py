@@ -80,10 +80,11 @@ class HeadBox(QComboBox):
     def _sync(self) -> None:
         stack = self._selection.stack
         heads = stack.heads if stack else 0
+        labels = [stack.head_label(i) for i in range(heads)] + [MEAN_LABEL]  # another model may group its heads
         with QSignalBlocker(self):
-            if self.count() != heads + 1:
+            if [self.itemText(i) for i in range(self.count())] != labels:
                 self.clear()
-                self.addItems([f"head {i}" for i in range(heads)] + [MEAN_LABEL])
+                self.addItems(labels)
             head = self._selection.head
             self.setCurrentIndex(heads if head is None else head)
 
@@ -116,6 +117,8 @@ class HeadToggles(QWidget):
         if len(self.buttons) != heads:
             self._rebuild(heads)
         for head, button in enumerate(self.buttons):
+            button.setToolTip(f"Show {stack.head_label(head)}")
+        for head, button in enumerate(self.buttons):
             with QSignalBlocker(button):
                 button.setChecked(head in self._selection.visible_heads)
 
@@ -126,7 +129,7 @@ class HeadToggles(QWidget):
         self.buttons = []
         for head in range(heads):
             color = head_color(head).name()
-            button = QToolButton(text=str(head), checkable=True, toolTip=f"Show head {head}")
+            button = QToolButton(text=str(head), checkable=True)
             button.setStyleSheet(
                 f"QToolButton {{ border: 2px solid {color}; border-radius: 3px; min-width: 18px; }}"
                 f"QToolButton:checked {{ background: {color}; color: white; }}"

@@ -153,7 +153,7 @@ class MatrixView(SelectionView):
         high = float(shown.max()) if shown.size else 1.0
         self.image.setImage(self.matrix, autoLevels=False, rect=self.extent)
         self.color_bar.setLevels((0.0, high if high > 0 else 1.0))
-        head = "mean of heads" if selection.head is None else f"head {selection.head}"
+        head = "mean of heads" if selection.head is None else selection.stack.head_label(selection.head)
         title = f"{selection.stack_name} · layer {selection.layer} · {head}"
         self._draw_focus()
         self._draw_combined(high)

@@ -1,0 +1,93 @@
+"""A checkpoint folder -> one contract ONNX file: the metadata, the traced graph, the weights' names."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+
+from explorer import contract
+from explorer.shared.hf_folder import folder_metadata, token_embedding
+from export.hf.families import VIT_FEATURES
+from export.hf.folder import Checkpoint, load_model, read_checkpoint
+from export.hf.wrapper import ContractWrapper
+from export.onnx_export import save_contract_model, to_onnx
+
+_EXAMPLE_BATCH, _EXAMPLE_LENGTH = 2, 6  # lengths of at least 2, so that no axis is specialised
+_EXAMPLE_PAST = 3  # a cached decoder is traced with this many past tokens
+
+
+def example_inputs(checkpoint: Checkpoint, meta: contract.ModelMetadata) -> tuple[torch.Tensor, ...]:
+    spec = meta.stacks[contract.KIND_STACKS[checkpoint.kind][0]]
+    head_mask = torch.ones(spec.layers, spec.heads)
+    b = _EXAMPLE_BATCH
+    if meta.image is not None:
+        pixels = torch.randn(b, meta.image.channels, *meta.image.size)  # (B, C, H, W)
+        return pixels, torch.ones(b, 1 + meta.image.num_patches, dtype=torch.long), head_mask
+    ids = torch.randint(0, checkpoint.config["vocab_size"], (b, _EXAMPLE_LENGTH))  # (B, T)
+    if meta.kv_cache is None:
+        return ids, torch.ones_like(ids), head_mask
+    past = tuple(torch.randn(meta.kv_cache.shape(b, _EXAMPLE_PAST)) for _ in meta.kv_cache.past_inputs())
+    return ids, torch.ones(b, _EXAMPLE_PAST + _EXAMPLE_LENGTH, dtype=torch.long), head_mask, *past
+
+
+def dynamic_shapes(meta: contract.ModelMetadata) -> tuple:
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    if meta.image is not None:
+        return {0: batch}, {0: batch}, None
+    if meta.kv_cache is not None:  # the mask covers past + new tokens, a sum torch.export infers by itself
+        auto = torch.export.Dim.AUTO
+        past = tuple({0: batch, 2: auto} for _ in meta.kv_cache.past_inputs())
+        return {0: batch, 1: auto}, {0: batch, 1: auto}, None, past  # forward's *past: one entry
+    longest = next(iter(meta.max_positions.values()), 4096)
+    seq = torch.export.Dim("seq", min=2, max=longest)
+    return {0: batch, 1: seq}, {0: batch, 1: seq}, None
+
+
+def kv_cache(meta: contract.ModelMetadata) -> contract.KVCache | None:
+    """A decoder's cache: every layer's keys and values, as transformers' own cache holds them
+    (one per key/value head where the model groups its queries)."""
+    causal = [(name, spec) for name, spec in meta.stacks.items() if spec.causal]
+    if len(meta.stacks) != 1 or not causal:  # a seq2seq decoder steps with its encoder: not cached here
+        return None
+    name, spec = causal[0]
+    return contract.KVCache(name, spec.layers, spec.kv_heads or spec.heads, spec.head_dim)
+
+
+def export_hf(folder: str | Path, out: str | Path, task: str | None = None) -> Path:
+    """Import the checkpoint in `folder` as the contract file `out`; `task` overrides the kind."""
+    checkpoint = read_checkpoint(folder, task)
+    # The metadata first: a missing tokenizer.json or preprocessor_config.json stops us before any work.
+    meta = folder_metadata(
+        checkpoint.folder,
+        checkpoint.kind,
+        checkpoint.config,
+        labels=(tuple(f"feature {i}" for i in range(checkpoint.config["hidden_size"]))
+                if checkpoint.class_name == VIT_FEATURES else None),
+        provenance={
+            "source": "huggingface",
+            "path": str(checkpoint.folder.resolve()),
+            "architecture": checkpoint.architecture,
+            "config": checkpoint.model_type,
+        },
+    )
+    model = load_model(checkpoint)
+    parameters = sum(p.numel() for p in model.parameters())  # tied weights once, as the app should count them
+    meta = dataclasses.replace(meta, provenance={**meta.provenance, "parameters": parameters},
+                               kv_cache=kv_cache(meta))
+    wrapper = ContractWrapper(model, checkpoint.kind, checkpoint.family, meta.kv_cache).eval()
+    example = example_inputs(checkpoint, meta)
+    proto = to_onnx(wrapper, example, dynamic_shapes(meta))
+    with torch.no_grad():
+        wrapper(*example)  # once more outside the tracer, which keeps no record of how each layer scored
+    if meta.image is None:
+        meta = dataclasses.replace(meta, embedding=token_embedding(proto.graph, checkpoint.config["vocab_size"]),
+                                   text_embedding=wrapper.text_embedding())
+    else:
+        meta = dataclasses.replace(meta, patch_embedding=wrapper.patch_embedding())
+    spec = meta.stacks[wrapper.stack]
+    meta = dataclasses.replace(meta, stacks={wrapper.stack: wrapper.scored(spec)},
+                               output_projection=wrapper.output_projection(spec.layers),
+                               unembedding=wrapper.unembedding(proto.graph))
+    return save_contract_model(proto, meta, out)

@@ -1,0 +1,165 @@
+"""The contract's flat inputs and outputs around a Hugging Face model, and the metadata that names
+its weights (the anatomy views' way in, W_O and the logit lens's way out)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import onnx
+import torch
+from torch import nn
+
+from explorer import contract
+from export.hf.attention import INTERNALS, AttentionCalls, Scoring
+from export.hf.families import Family, Norm
+from export.onnx_export import initializer_name
+
+
+class ContractWrapper(nn.Module):
+    """The contract's flat inputs (ids or pixels, mask, head mask) and outputs around a HF model:
+    logits, attention, the queries, keys and values every attention call used, and the hidden
+    states (the first layer's input, then each layer's output), for the app's anatomy views."""
+
+    def __init__(self, hf_model: nn.Module, kind: str, family: Family, cache: contract.KVCache | None = None):
+        super().__init__()
+        self.hf = hf_model
+        self.kind = kind
+        self.family = family
+        self.spec = contract.KIND_SPECS[kind]
+        self.stack = next(iter(self.spec.stacks))
+        self.cache = cache  # a decoder's past/present keys and values, fed and returned per layer
+        self.scoring: list[Scoring] = []  # how each layer scored, as the last eager forward saw it
+        # A pre-norm decoder norms its last hidden state before handing it back: the contract's is
+        # the last layer's output, which is what goes into that final norm.
+        self.final_norm = None if family.final_norm is None else self._module(family.final_norm.path)
+
+    def _module(self, path: str) -> nn.Module:
+        return self.hf.base_model.get_submodule(path)
+
+    def input_names(self) -> list[str]:
+        past = self.cache.past_inputs() if self.cache else []
+        return [*contract.KIND_SEQUENCES[self.kind][0], contract.head_mask_input(self.stack), *past]
+
+    def output_names(self) -> list[str]:
+        internals = [contract.stack_output(name, self.stack) for name in (*INTERNALS, "hidden_states")]
+        present = self.cache.present_outputs() if self.cache else []
+        return [contract.LOGITS, contract.attention_output(self.stack), *internals, *present]
+
+    def forward(self, inputs: torch.Tensor, mask: torch.Tensor, head_mask: torch.Tensor, *past: torch.Tensor):
+        calls = AttentionCalls(head_mask)
+        source = self.spec.sequences[0][0]  # input_ids, or pixel_values for an image model
+        extra = {}
+        if self.cache:  # transformers' own cache, filled with the past (key, value) of each layer
+            from transformers import DynamicCache
+
+            # Without the config every layer keeps all its tokens, even under a sliding window (the
+            # mask applies the window): the presents are always past + new, as the contract has them.
+            layers = list(zip(past[0::2], past[1::2], strict=True))
+            extra = {"use_cache": True, "cache": DynamicCache(layers)}
+        elif self.spec.causal:
+            extra = {"use_cache": False}
+        before_norm: list[torch.Tensor] = []
+        hook = None if self.final_norm is None else self.final_norm.register_forward_pre_hook(
+            lambda module, args: before_norm.append(args[0]))
+        try:
+            out = self.hf(**{source: inputs}, attention_mask=mask, head_mask_rows=calls, output_attentions=True,
+                          output_hidden_states=True, return_dict=True, **extra)
+        finally:
+            if hook is not None:
+                hook.remove()
+        self.scoring = calls.scoring
+        if hasattr(out, "logits"):
+            logits = out.logits  # (B, T, vocab) or (B, classes)
+        elif self.spec.images:
+            logits = out.last_hidden_state[:, 0]  # (B, d_model): the [CLS] features
+        else:
+            logits = out.last_hidden_state  # (B, T, d_model)
+        hidden = [*out.hidden_states[:-1], *(before_norm or out.hidden_states[-1:])]
+        internals = [calls.stacked(name) for name in INTERNALS]  # each (L, B, H, T, hd), per query head
+        present = [t for layer in out.cache.layers for t in (layer.keys, layer.values)] if self.cache else []
+        # attentions (L, B, H, T, P + T)
+        return (logits, torch.stack(out.attentions), *internals, torch.stack(hidden), *present)
+
+    def scored(self, spec: contract.StackSpec) -> contract.StackSpec:
+        """`spec` with how the layers scored where that differs from q·k / √head_dim (the same scale
+        and soft cap in every layer; the sliding window per layer)."""
+        first = self.scoring[0]
+        windows = tuple(s.sliding_window for s in self.scoring)
+        return dataclasses.replace(
+            spec, scale=None if math.isclose(first.scale, spec.head_dim ** -0.5) else first.scale,
+            softcap=first.softcap, sliding_window=windows if any(windows) else None)
+
+    def _norm(self, norm: Norm | None, name) -> contract.LayerNormNames | None:
+        if norm is None:
+            return None
+        module = self._module(norm.path)
+        bias = getattr(module, "bias", None)
+        return contract.LayerNormNames(name(module.weight), None if bias is None else name(bias),
+                                       float(getattr(module, norm.eps)), norm.rms, norm.weight_offset)
+
+    def text_embedding(self) -> dict[str, contract.TextEmbedding]:
+        """How the ids enter the first layer, by the graph's names of the weights: rows of the token
+        embedding (Gemma scales them by √d_model), learned positions where the family has them, BERT's
+        segment 0, a norm."""
+        family = self.family
+
+        def name(parameter: torch.Tensor) -> str:
+            return initializer_name(self, parameter)
+
+        positions = None if family.positions is None else self._module(family.positions)
+        recipe = contract.TextEmbedding(
+            scale=float(getattr(self.hf.get_input_embeddings(), "scalar_embed_scale", 1.0)),
+            positions=None if positions is None else name(positions.weight),
+            position_offset=0 if positions is None else _first_position_row(positions),
+            token_type=None if family.token_type is None else name(self._module(family.token_type).weight),
+            norm=self._norm(family.embedding_norm, name),
+        )
+        return {self.spec.sequences[0][0]: recipe}
+
+    def output_projection(self, layers: int) -> dict[str, contract.OutputProjection]:
+        """Each layer's W_O, by the graph's names: a Linear (D, H*hd), or GPT-2's Conv1D (H*hd, D)."""
+        modules = [self._module(self.family.output_projection.format(i)) for i in range(layers)]
+        return {self.stack: contract.OutputProjection(
+            weight=tuple(initializer_name(self, m.weight) for m in modules),
+            bias=tuple(initializer_name(self, m.bias) for m in modules if m.bias is not None),
+            transposed=type(modules[0]).__name__ == "Conv1D",
+        )}
+
+    def unembedding(self, graph: onnx.GraphProto) -> contract.Unembedding | None:
+        """A causal LM's final norm and output embedding, by the graph's names (GPT-2: ln_f, and
+        lm_head tied to wte), and Gemma 2's soft-capping of the logits: what the logit lens reads
+        each layer's residual stream through. A tied or shared weight has several module paths; the
+        graph keeps one of them."""
+        head = self.hf.get_output_embeddings()
+        if not self.spec.causal or head is None or self.final_norm is None:
+            return None
+        kept = {init.name for init in graph.initializer}
+
+        def name(parameter: torch.Tensor) -> str:
+            return next(n for n, p in self.named_parameters(remove_duplicate=False) if p is parameter and n in kept)
+
+        bias = getattr(head, "bias", None)
+        softcap = None if self.family.logit_softcap is None else getattr(self.hf.config, self.family.logit_softcap)
+        return contract.Unembedding(
+            weight=name(head.weight), bias=None if bias is None else name(bias),
+            norm=self._norm(self.family.final_norm, name), softcap=None if softcap is None else float(softcap),
+        )
+
+    def patch_embedding(self) -> contract.PatchEmbedding:
+        """The graph's names of a ViT's patch embedding weights (transformers' ViTEmbeddings)."""
+        embeddings = self.hf.base_model.embeddings
+        projection = embeddings.patch_embeddings.projection  # Conv2d(C, D, kernel p, stride p): weight (D, C, p, p)
+        return contract.PatchEmbedding(
+            weight=initializer_name(self, projection.weight),
+            bias=None if projection.bias is None else initializer_name(self, projection.bias),
+            class_token=initializer_name(self, embeddings.cls_token),  # (1, 1, D)
+            positions=initializer_name(self, embeddings.position_embeddings),  # (1, 1 + N, D)
+        )
+
+
+def _first_position_row(positions: nn.Embedding) -> int:
+    """The table row of position 0: OPT's module says it (`offset`); RoBERTa's start after its padding id."""
+    if hasattr(positions, "offset"):
+        return positions.offset
+    return 0 if positions.padding_idx is None else positions.padding_idx + 1
