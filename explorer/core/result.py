@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from explorer import contract
+
+if TYPE_CHECKING:
+    from explorer.core.kv_cache import Room
 
 
 @dataclass(frozen=True)
@@ -51,3 +55,5 @@ class RunResult:
     tokens: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per ids input
     notices: tuple[str, ...] = ()  # e.g. "input cut at 128 tokens"
     outputs: dict[str, np.ndarray] = field(default_factory=dict)  # every graph output, batch item 0
+    # A cached decoder's prompt run: its outputs with room for the tokens generation adds (kv_cache.Room)
+    room: Room | None = None

@@ -16,6 +16,7 @@ import numpy as np
 from explorer import contract
 from explorer.core.decoding import RunGraph, greedy_decode
 from explorer.core.errors import RunError
+from explorer.core.kv_cache import cut_with_room
 from explorer.core.masking import TokenEdits
 from explorer.core.model import LoadedModel, error_summary
 from explorer.core.result import RunResult, StackAttention
@@ -131,22 +132,31 @@ class Runner:
         sequences: dict[str, Encoded],
         key_masks: dict[str, np.ndarray],
         head_masks: dict[str, np.ndarray] | None,
+        room: int = 0,
     ) -> RunResult:
-        """Run on `sequences` (per ids input) with their (T,) attention masks, 0 for hidden keys."""
+        """Run on `sequences` (per ids input) with their (T,) attention masks, 0 for hidden keys.
+        With `room`, a cached decoder's one sequence is followed by that many masked tokens, which
+        its causal positions never see: the result is the run on the sequence alone, with room
+        for generation to grow into (see explorer.core.kv_cache)."""
         feeds = {}
         mask_of = dict(self.model.meta.sequence_inputs)
         for ids_input, encoded in sequences.items():
-            feeds[ids_input] = np.asarray(encoded.ids, np.int64)[None, :]  # (1, T)
-            feeds[mask_of[ids_input]] = np.asarray(key_masks[ids_input], np.int64)[None, :]  # (1, T)
+            padding = np.zeros(room, np.int64)  # any token: masked, and after every real one
+            feeds[ids_input] = np.concatenate([np.asarray(encoded.ids, np.int64), padding])[None, :]  # (1, T)
+            feeds[mask_of[ids_input]] = np.concatenate([np.asarray(key_masks[ids_input], np.int64), padding])[None, :]
         tokens = {name: e.tokens for name, e in sequences.items()}
         notices = tuple(n for e in sequences.values() if (n := e.cut_notice()))
-        outputs = self.run_graph(feeds, head_masks)
-        result = self._result(outputs, tokens, {name: e.ids for name, e in sequences.items()}, notices)
+        item = self.batch_item(self.run_graph(feeds, head_masks))
+        room_left = None
+        if room:
+            (length,) = {len(e.ids) for e in sequences.values()}
+            item, room_left = cut_with_room(item, length)
+        result = self._result(item, tokens, {name: e.ids for name, e in sequences.items()}, notices)
         stacks = {  # the views show what was fed: a hidden key is a masked column
             name: dataclasses.replace(stack, key_mask=np.asarray(key_masks[self.model.meta.stacks[name].keys], bool))
             for name, stack in result.stacks.items()
         }
-        return dataclasses.replace(result, stacks=stacks)
+        return dataclasses.replace(result, stacks=stacks, room=room_left)
 
     # -- images -------------------------------------------------------------------------------
     def run_pixels(
@@ -170,7 +180,7 @@ class Runner:
             contract.PATCH_MASK: np.ones((1, len(tokens)), np.int64) if patch_mask is None else patch_mask,  # (1, T)
         }
         outputs = self.run_graph(feeds, head_masks)
-        result = self._result(outputs, {contract.PIXEL_VALUES: tokens}, {}, ())
+        result = self._result(self.batch_item(outputs), {contract.PIXEL_VALUES: tokens}, {}, ())
         if patch_mask is None:
             return result
         keys = np.asarray(patch_mask[0], bool)  # (T,) hidden patches are masked keys
@@ -186,12 +196,11 @@ class Runner:
 
     def _result(
         self,
-        outputs: dict[str, np.ndarray],
+        item: dict[str, np.ndarray],  # batch item 0 of every output
         tokens: dict[str, tuple[str, ...]],
         token_ids: dict[str, tuple[int, ...]],
         notices: tuple[str, ...],
     ) -> RunResult:
-        item = self.batch_item(outputs)
         stacks = {}
         for stack, spec in self.model.meta.stacks.items():
             stacks[stack] = StackAttention(

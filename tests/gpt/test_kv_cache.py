@@ -107,3 +107,45 @@ def test_next_in_the_app_steps_over_the_cache_from_the_run_on_screen(gpt_path):
     assert state.decoder._prompt_run is shown
     attention = state.shown.stacks["decoder"].attentions
     np.testing.assert_array_equal(attention[:, :, :-2, :-2], shown.stacks["decoder"].attentions)
+
+
+def test_the_run_on_screen_has_room_and_the_first_step_copies_nothing(gpt_path, runner):
+    from explorer.core.generation import MAX_NEW_TOKENS
+    from explorer.core.state.app_state import AppState
+
+    state = AppState()
+    assert state.open_now(gpt_path, "def f(x): return x")
+    shown = state.run.result
+    ids = shown.token_ids["input_ids"]
+    alone = runner.run_sequences({"input_ids": runner.encode("input_ids", "def f(x): return x")[0]},
+                                 {"input_ids": np.ones(len(ids), np.int64)}, None)  # no padding after it
+    limit = runner.encoders["input_ids"].max_positions
+    assert alone.room is None and shown.room.capacity == min(limit, len(ids) + MAX_NEW_TOKENS) > len(ids)
+    for name, value in alone.outputs.items():  # the padding changes no prompt position
+        assert shown.outputs[name].shape == value.shape, name
+        np.testing.assert_allclose(shown.outputs[name], value, atol=1e-5, rtol=0, err_msg=name)
+    state.step_next()
+    buffer = state.decoder._cached.buffers["attentions.decoder"].array
+    assert buffer is shown.room.arrays["attentions.decoder"] and shown.room.taken  # the run's own array
+    whole = state.decoder._run(state.decoder.target)
+    for name in ("attentions.decoder", "logits", "hidden_states.decoder", "queries.decoder"):
+        np.testing.assert_allclose(state.shown.outputs[name], whole.outputs[name], atol=1e-5, rtol=0, err_msg=name)
+    np.testing.assert_allclose(shown.stacks["decoder"].attentions, alone.stacks["decoder"].attentions, atol=1e-5,
+                               rtol=0, err_msg="the step wrote past the prompt's view only")
+
+    second = TextGenerator(runner, "def f(x): return x", prompt_run=shown)  # the room is taken: it copies
+    second.next()
+    assert second._cached.buffers["attentions.decoder"].array is not buffer
+    np.testing.assert_allclose(second.current.stacks["decoder"].attentions, whole.stacks["decoder"].attentions,
+                               atol=1e-5, rtol=0)
+
+
+def test_the_room_stops_at_the_models_positions(runner):
+    from explorer.core.generation import MAX_NEW_TOKENS
+
+    limit = runner.encoders["input_ids"].max_positions
+    encoded, mask = runner.encode("input_ids", "x = 1\n" * 400)  # cut at the model's positions
+    result = runner.kind.run_text(runner, "x = 1\n" * 400, None, {})
+    assert len(encoded.ids) == limit and result.room is None  # nothing left to generate: no padding
+    near = runner.kind.run_text(runner, "x = 1\n" * 5, None, {})
+    assert near.room.capacity == min(limit, len(near.token_ids["input_ids"]) + MAX_NEW_TOKENS)
