@@ -114,8 +114,9 @@ class StackSpec:
     # How the scores are made, where they differ from softmax(q·k / √head_dim + masks):
     scale: float | None = None  # q·k is multiplied by it instead of 1 / √head_dim (Gemma 2's query_pre_attn_scalar)
     softcap: float | None = None  # scores -> softcap · tanh(scores / softcap) before the masks (Gemma 2)
-    sliding_window: tuple[int | None, ...] | None = None  # per layer: a query sees itself and window - 1 keys
-    # before it (None: all); None for the stack: no layer has a window
+    # Per layer, a window w: the query sees the keys fewer than w tokens away, before it in a causal stack, on
+    # either side otherwise (None: all); None for the stack: no layer has a window.
+    sliding_window: tuple[int | None, ...] | None = None
 
     def score_scale(self) -> float:
         return self.head_dim ** -0.5 if self.scale is None else self.scale

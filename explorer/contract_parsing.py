@@ -72,8 +72,6 @@ def _parse_stack(name: str, data: Any, kind: str) -> StackSpec:
             w is None or (isinstance(w, int) and not isinstance(w, bool) and w > 0) for w in windows):
         raise ContractError(f"{where}: 'sliding_window' must hold one positive whole number or null per layer "
                             f"({layers}), got {windows!r}")
-    if windows and not causal:
-        raise ContractError(f"{where}: a 'sliding_window' belongs to a causal stack")
     return StackSpec(
         layers=layers,
         heads=heads,

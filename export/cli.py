@@ -33,10 +33,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return run_training(args)
 
 
+def _print_stage(stage: str) -> None:
+    print(stage, flush=True)  # at once: the app shows each stage while it imports
+
+
 def _cmd_hf(args: argparse.Namespace) -> int:
     from export.hf import export_hf
+    from export.hf.hub import checkpoint_folder
 
-    path = export_hf(args.folder, args.out, task=args.task)
+    folder = checkpoint_folder(args.folder, progress=_print_stage)
+    path = export_hf(folder, args.out, task=args.task, progress=_print_stage)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 
@@ -80,8 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=None, help="override the number of training steps")
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("hf", help="import a Hugging Face checkpoint folder on disk (BERT family, ViT, GPT-2)")
-    p.add_argument("folder", type=Path, help="what save_pretrained wrote: config.json, weights, tokenizer.json")
+    p = sub.add_parser("hf", help="import a Hugging Face checkpoint (a folder on disk, or a hub id ORG/NAME)")
+    p.add_argument("folder", help="what save_pretrained wrote (config.json, weights, tokenizer.json), or a hub "
+                   "id ORG/NAME that is no folder here: downloaded where the network is")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--task", choices=("encoder", "bert-mlm", "vit-classifier", "decoder-lm"),
                    help="the contract kind; default: what the checkpoint's architecture is")

@@ -60,8 +60,8 @@ def head_steps(
     missing = [n for n in names if n not in outputs]
     if missing:
         raise MissingInternalsError(
-            f"this model has no {', '.join(missing)} outputs; export it with the step-by-step outputs "
-            "(attention-export export without --no-internals)"
+            f"this model has no {', '.join(missing)} outputs (exported with --no-internals, or imported from a "
+            "family whose attention code is its own), so its steps cannot be recomputed"
         )
     q = outputs[names[0]][layer, head, query].astype(np.float64)  # (hd,)
     k = outputs[names[1]][layer, head].astype(np.float64)  # (K, hd)
@@ -74,8 +74,8 @@ def head_steps(
     position = np.arange(k.shape[0])
     past = position <= query if spec.causal else np.ones(k.shape[0], bool)
     window = spec.window(layer)
-    if window is not None:
-        past &= position > query - window
+    if window is not None:  # causal: itself and window - 1 keys before; else as far on either side
+        past &= np.abs(position - query) < window
     allowed = keys_kept & past
     alpha = np.zeros_like(scaled)
     if allowed.any():

@@ -24,14 +24,14 @@ TOKENIZER_CONFIG = "tokenizer_config.json"
 SPECIAL_TOKENS_MAP = "special_tokens_map.json"
 PREPROCESSOR = "preprocessor_config.json"
 
-# config.json spells the same sizes differently per family (BERT, GPT-2, DistilBERT).
-LAYERS = ("num_hidden_layers", "n_layer", "n_layers")
-HEADS = ("num_attention_heads", "n_head", "n_heads")
+# config.json spells the same sizes differently per family (BERT, GPT-2, DistilBERT, GPT-Neo).
+LAYERS = ("num_hidden_layers", "n_layer", "n_layers", "num_layers")
+HEADS = ("num_attention_heads", "n_head", "n_heads", "num_heads")
 _KV_HEADS = ("num_key_value_heads",)  # grouped-query attention (Llama and its kin)
 _WIDTH = ("hidden_size", "n_embd", "dim", "d_model")
 _POSITIONS = ("max_position_embeddings", "n_positions")
 # Families that number positions from padding_idx + 1, so that many embeddings are never used.
-_OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert")
+_OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert", "mpnet")
 _DECODER_TYPES = ("gpt2", "gpt_neo", "gptj", "gpt_bigcode", "openai-gpt")
 _SPECIAL_ROLES = ("cls", "sep", "mask", "pad", "unk", "bos", "eos")
 

@@ -29,6 +29,7 @@ from explorer.core import assets
 from explorer.core.model import LoadedModel, cuda_available
 from explorer.core.state.app_state import AppState
 from explorer.ui.drops import dropped_images, onnx_paths, refused_drop
+from explorer.ui.import_hf import HfImporter
 from explorer.ui.model_panel import ModelPanel
 from explorer.ui.recents import MAX_RECENT, RecentFiles, default_settings
 from explorer.ui.run_controller import RunController
@@ -58,7 +59,7 @@ SHORTCUTS = """<table>
 <tr><td><b>Alt-click a patch, or drag</b></td><td>Image page: hide patches as keys</td></tr>
 <tr><td><b>Ctrl+V, Ctrl+Shift+O</b></td><td>Image page: paste an image / open images</td></tr>
 <tr><td><b>Up / Down</b></td><td>Head view: focus the previous / next token</td></tr>
-<tr><td><b>Esc</b></td><td>Head view: clear the focused token</td></tr>
+<tr><td><b>Esc</b></td><td>Head view: clear the focused token; while importing: cancel the import</td></tr>
 <tr><td><b>Arrow keys</b></td><td>Model view: move through layers and heads</td></tr>
 </table>"""
 
@@ -135,6 +136,7 @@ class MainWindow(QMainWindow):
         self._sync_busy()  # a model may be opening already
 
         self.saving = SavingActions(self, self.workspace)
+        self.importer = HfImporter(self, self.open_in_background, self.show_message)  # in a child process
         self._build_menus()
         self.recents.changed.connect(self._refresh_recents)
         self._refresh_recents()
@@ -283,6 +285,7 @@ class MainWindow(QMainWindow):
             action.setToolTip(model.description)
         bundled_menu.setToolTipsVisible(True)
         bundled_menu.setEnabled(bool(self.bundled))
+        file_menu.addAction(self.importer.action)
         file_menu.addSeparator()
         for action in self.saving.actions():
             file_menu.addAction(action)
@@ -374,6 +377,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self.workspace.shutdown()  # the worker thread stops after the job in flight
+        self.importer.shutdown()
         if self.anatomy_panel is not None:
             self.anatomy_panel.shutdown()
         super().closeEvent(event)

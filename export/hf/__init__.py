@@ -3,22 +3,30 @@
     attention-export hf DIR --out FILE.onnx [--task encoder|bert-mlm|vit-classifier|decoder-lm]
 
 DIR is what `save_pretrained` writes: config.json, the weights (model.safetensors or
-pytorch_model.bin) and, for text, tokenizer.json. Nothing is ever downloaded.
+pytorch_model.bin) and, for text, tokenizer.json. A hub id ORG/NAME that is no folder here is
+downloaded first (hub.py: those files only; offline, a cached copy or a sentence saying so).
 
-Supported (families.py describes each once): BERT-family encoders (BERT, MiniLM and others with
-BERT's layout, RoBERTa, XLM-RoBERTa, DistilBERT) as `encoder` or `bert-mlm`; ViT as
+Supported (families.py describes each once): as `encoder` or `bert-mlm`, BERT-family encoders
+(BERT, MiniLM and others with BERT's layout, RoBERTa, XLM-RoBERTa, DistilBERT), ELECTRA and ALBERT
+(embeddings projected to the hidden width; ALBERT's one layer shared by all), MPNet and DeBERTa-v2/v3
+(relative positions) and ModernBERT (rotary, local layers with a window on either side); ViT as
 `vit-classifier`; as `decoder-lm` with a key-value cache, GPT-2, the Llama-layout decoders with
 rotary positions, RMSNorm and grouped-query attention (Llama, Mistral with its sliding window,
 Qwen2, Qwen3, Phi-3, Gemma, and Gemma 2 with soft-capped scores and logits and a sliding window
-on alternate layers), GPT-NeoX, Phi-1/2 and OPT.
+on alternate layers), GPT-NeoX, Phi-1/2, OPT, GPT-J, GPT-Neo (a local window on alternate layers),
+BLOOM (ALiBi) and Falcon (multi-query). Swin and any other model_type are refused with a sentence.
 
-The model runs transformers' eager attention (softmax of the scaled scores plus the additive
-mask); SDPA would return no probabilities. transformers 5 dropped the `head_mask` argument, so
-attention.py puts it back: every file gets the contract's optional `head_mask.<stack>` input. The
-same function keeps each call's query, key and value (one per query head) and how it scored them
-(scale, soft cap, sliding window), and the file carries them with the hidden states and the names
-of the embedding, W_O and final-norm weights (wrapper.py), so the app's anatomy views take an
-import apart as they do a bundled model. The metadata comes from the same readers of a Hugging
+The model runs eager attention (softmax of the scaled scores plus the additive mask); SDPA would
+return no probabilities. transformers 5 dropped the `head_mask` argument; head_mask.py puts it back
+the one way every family allows, a forward pre-hook that scales each head's slice of W_O's input,
+so every file gets the contract's optional `head_mask.<stack>` input. Where the family's attention
+goes through transformers' AttentionInterface, our registered function (attention.py) also keeps
+each call's query, key and value (one per query head) and how it scored them (scale, soft cap,
+sliding window); the families with attention code of their own (MPNet, DeBERTa-v2, GPT-Neo, BLOOM,
+Falcon) give their probabilities through output_attentions and their files have no q, k or v (the
+one-head anatomy says so). The file carries the hidden states and the names of the embedding, W_O
+and final-norm weights (wrapper.py), so the app's anatomy views take an import apart as they do a
+bundled model. The metadata comes from the same readers of a Hugging
 Face folder that open plain ONNX exports in the app (explorer.shared.instrument); folder.py
 reads the folder, convert.py writes the file.
 """

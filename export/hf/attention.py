@@ -1,8 +1,9 @@
-"""transformers' eager attention with the contract's head mask, and a record of what each call saw.
+"""transformers' eager attention with a record of what each call saw.
 
-transformers 5 dropped the `head_mask` argument; `eager_attention_with_head_mask` puts it back and
-keeps each call's query, key and value for the file's step-by-step outputs. Registered under its own
-name, so a model loaded with attn_implementation=ATTENTION runs it in every layer."""
+`recorded_eager_attention` keeps each call's query, key and value and how it scored them, for the
+file's step-by-step outputs. Registered under its own name, so a model loaded with
+attn_implementation=ATTENTION runs it in every layer. Head masks are not applied here but on W_O's
+input (head_mask.py), which also covers the families whose attention code is their own."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import torch
 from torch import nn
 
 INTERNALS = ("queries", "keys", "values")  # the contract's step-by-step outputs, per attention call
-ATTENTION = "attention_explorer_eager"  # our name for eager attention with a head mask
+ATTENTION = "attention_explorer_eager"  # our name for eager attention with a record
 
 
 @dataclass(frozen=True)
@@ -24,24 +25,18 @@ class Scoring:
     sliding_window: int | None  # a query sees itself and sliding_window - 1 keys before it
 
 
-class AttentionCalls:
-    """What one forward's attention calls share: each call takes its layer's head-mask row and
-    leaves its query, key and value (after any rotary positions, one per query head) and how it
-    scored them, in the order the layers run."""
+class AttentionRecord:
+    """What one forward's attention calls saw: each call's query, key and value (after any rotary
+    positions, one per query head) and how it scored them, in the order the layers run."""
 
-    def __init__(self, head_mask: torch.Tensor):
-        self.head_mask = head_mask  # (layers, heads)
-        self.layer = 0
+    def __init__(self):
         self.seen: dict[str, list[torch.Tensor]] = {name: [] for name in INTERNALS}
         self.scoring: list[Scoring] = []
 
-    def next(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, scoring: Scoring) -> torch.Tensor:
+    def add(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, scoring: Scoring) -> None:
         for name, tensor in zip(self.seen, (query, key, value), strict=True):
             self.seen[name].append(tensor)  # (B, H, T, hd)
         self.scoring.append(scoring)
-        row = self.head_mask[self.layer]  # (heads,)
-        self.layer += 1
-        return row
 
     def stacked(self, name: str) -> torch.Tensor:
         return torch.stack(self.seen[name])  # (L, B, H, T, hd)
@@ -53,7 +48,7 @@ def per_query_head(states: torch.Tensor, query_heads: int) -> torch.Tensor:
     return states.repeat_interleave(query_heads // states.shape[1], dim=1)
 
 
-def eager_attention_with_head_mask(
+def recorded_eager_attention(
     module: nn.Module,
     query: torch.Tensor,
     key: torch.Tensor,
@@ -62,15 +57,13 @@ def eager_attention_with_head_mask(
     scaling: float | None = None,
     dropout: float = 0.0,
     softcap: float | None = None,
-    head_mask_rows: AttentionCalls | None = None,
+    attention_record: AttentionRecord | None = None,
     sliding_window: int | None = None,
     **kwargs,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """transformers' eager attention (grouped key/value heads repeated per query head; Gemma 2's
-    tanh soft-capping of the scores); the head mask scales each head's probabilities on their way
-    to V, which is scaling that head's slice of the input of W_O, and the probabilities returned
-    are those before it (the contract's rule). The mask already holds any sliding window, which
-    the model passes only for the record."""
+    tanh soft-capping of the scores). The mask already holds any sliding window, which the model
+    passes only for the record."""
     scaling = query.size(-1) ** -0.5 if scaling is None else scaling
     key, value = per_query_head(key, query.shape[1]), per_query_head(value, query.shape[1])
     scores = torch.matmul(query, key.transpose(-1, -2)) * scaling  # (B, H, T, S)
@@ -79,12 +72,10 @@ def eager_attention_with_head_mask(
     if attention_mask is not None:
         scores = scores + attention_mask  # 0 where allowed, the most negative float where masked
     probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)  # (B, H, T, S); masked keys 0
-    if head_mask_rows is None:
-        weights = probs
-    else:
+    if attention_record is not None:
         scoring = Scoring(float(scaling), None if softcap is None else float(softcap), sliding_window)
-        weights = probs * head_mask_rows.next(query, key, value, scoring)[None, :, None, None]
-    out = torch.matmul(weights, value).transpose(1, 2).contiguous()  # (B, T, H, hs)
+        attention_record.add(query, key, value, scoring)
+    out = torch.matmul(probs, value).transpose(1, 2).contiguous()  # (B, T, H, hs)
     return out, probs
 
 
@@ -92,5 +83,5 @@ def register_attention() -> None:
     from transformers import AttentionInterface, AttentionMaskInterface
     from transformers.masking_utils import eager_mask
 
-    AttentionInterface.register(ATTENTION, eager_attention_with_head_mask)
+    AttentionInterface.register(ATTENTION, recorded_eager_attention)
     AttentionMaskInterface.register(ATTENTION, eager_mask)  # additive float masks, as eager takes

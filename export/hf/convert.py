@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -55,8 +56,23 @@ def kv_cache(meta: contract.ModelMetadata) -> contract.KVCache | None:
     return contract.KVCache(name, spec.layers, spec.kv_heads or spec.heads, spec.head_dim)
 
 
-def export_hf(folder: str | Path, out: str | Path, task: str | None = None) -> Path:
-    """Import the checkpoint in `folder` as the contract file `out`; `task` overrides the kind."""
+def with_cached_heads(meta: contract.ModelMetadata, model: torch.nn.Module) -> contract.ModelMetadata:
+    """`meta` whose causal stack shares as many key/value heads as the model's own cache holds: what
+    config.json says is not always it (Falcon's multi-query attention keeps 1, whatever num_kv_heads says;
+    Falcon-40B's layout repeats its shared heads for every query head before caching them)."""
+    name, spec = next(iter(meta.stacks.items()))
+    with torch.no_grad():
+        out = model(input_ids=torch.zeros(1, 2, dtype=torch.long), use_cache=True)
+    cached = out.cache.layers[0].keys.shape[1]  # (B, heads, T, hd)
+    spec = dataclasses.replace(spec, kv_heads=None if cached == spec.heads else cached)
+    return dataclasses.replace(meta, stacks={name: spec})
+
+
+def export_hf(folder: str | Path, out: str | Path, task: str | None = None,
+              progress: Callable[[str], None] = lambda stage: None) -> Path:
+    """Import the checkpoint in `folder` as the contract file `out`; `task` overrides the kind.
+    `progress` hears each stage's name as it starts (the app shows them while it imports)."""
+    progress("reading the checkpoint")
     checkpoint = read_checkpoint(folder, task)
     # The metadata first: a missing tokenizer.json or preprocessor_config.json stops us before any work.
     meta = folder_metadata(
@@ -72,12 +88,16 @@ def export_hf(folder: str | Path, out: str | Path, task: str | None = None) -> P
             "config": checkpoint.model_type,
         },
     )
+    progress("loading the weights")
     model = load_model(checkpoint)
     parameters = sum(p.numel() for p in model.parameters())  # tied weights once, as the app should count them
-    meta = dataclasses.replace(meta, provenance={**meta.provenance, "parameters": parameters},
-                               kv_cache=kv_cache(meta))
+    meta = dataclasses.replace(meta, provenance={**meta.provenance, "parameters": parameters})
+    if kv_cache(meta) is not None:
+        meta = with_cached_heads(meta, model)
+    meta = dataclasses.replace(meta, kv_cache=kv_cache(meta))
     wrapper = ContractWrapper(model, checkpoint.kind, checkpoint.family, meta.kv_cache).eval()
     example = example_inputs(checkpoint, meta)
+    progress("tracing")
     proto = to_onnx(wrapper, example, dynamic_shapes(meta))
     with torch.no_grad():
         wrapper(*example)  # once more outside the tracer, which keeps no record of how each layer scored
@@ -90,4 +110,5 @@ def export_hf(folder: str | Path, out: str | Path, task: str | None = None) -> P
     meta = dataclasses.replace(meta, stacks={wrapper.stack: wrapper.scored(spec)},
                                output_projection=wrapper.output_projection(spec.layers),
                                unembedding=wrapper.unembedding(proto.graph))
+    progress("writing")
     return save_contract_model(proto, meta, out)

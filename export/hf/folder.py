@@ -10,7 +10,7 @@ from torch import nn
 
 from explorer.shared.hf_folder import CONFIG, read_json
 from export.hf.attention import ATTENTION, register_attention
-from export.hf.families import FAMILIES, VIT_FEATURES, Family
+from export.hf.families import FAMILIES, REFUSED, UNDESCRIBED, VIT_FEATURES, Family
 
 WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
 
@@ -48,25 +48,30 @@ def read_checkpoint(folder: str | Path, task: str | None = None) -> Checkpoint:
     if model_type not in FAMILIES:
         supported = ", ".join(sorted(FAMILIES))
         raise ValueError(f"{folder / CONFIG}: model_type {model_type!r} ({architecture or 'no architecture'}) "
-                         f"cannot be imported; supported: {supported}")
+                         f"cannot be imported: {REFUSED.get(model_type, UNDESCRIBED)}. Supported: {supported}")
     config = AutoConfig.from_pretrained(folder, local_files_only=True).to_dict()  # with the class's defaults
+    for key, (wanted, why) in FAMILIES[model_type].supported_config.items():
+        if config.get(key) != wanted:
+            raise ValueError(f"{folder / CONFIG}: {key} is {config.get(key)!r}; the {model_type} import is written "
+                             f"for {key} {wanted!r}: {why}")
     kinds = FAMILIES[model_type].classes
-    kind = task or default_kind(kinds, architecture)
+    kind = task or default_kind(FAMILIES[model_type], architecture)
     if kind not in kinds:
         raise ValueError(f"{folder / CONFIG}: a {model_type} checkpoint imports as {' or '.join(kinds)}, not {kind}")
     class_name = VIT_FEATURES if architecture == VIT_FEATURES else kinds[kind]
     return Checkpoint(folder, config, model_type, architecture, kind, class_name)
 
 
-def default_kind(kinds: dict[str, str], architecture: str) -> str:
+def default_kind(family: Family, architecture: str) -> str:
     """The kind the checkpoint's own architecture is: with a masked-LM head or without one."""
-    if len(kinds) == 1:
-        return next(iter(kinds))
-    return "bert-mlm" if architecture.endswith(("ForMaskedLM", "ForPreTraining")) else "encoder"
+    if len(family.classes) == 1:
+        return next(iter(family.classes))
+    return "bert-mlm" if architecture.endswith(family.masked_lm_architectures) else "encoder"
 
 
 def load_model(checkpoint: Checkpoint) -> nn.Module:
-    """The model with our eager attention; raise ValueError when the checkpoint lacks weights it needs."""
+    """The model with our recorded eager attention (plain eager where the family's attention is its own);
+    raise ValueError when the checkpoint lacks weights it needs."""
     import transformers
     from transformers.utils import logging as hf_logging
 
@@ -76,8 +81,10 @@ def load_model(checkpoint: Checkpoint) -> nn.Module:
     options = {}
     if "add_pooling_layer" in inspect.signature(model_class.__init__).parameters:
         options["add_pooling_layer"] = False  # a pooler we do not use need not be in the checkpoint
+    # A family with attention code of its own runs it under "eager" (GPT-Neo chooses its class by the name).
+    attention = "eager" if checkpoint.family.own_attention else ATTENTION
     model, info = model_class.from_pretrained(
-        checkpoint.folder, attn_implementation=ATTENTION, local_files_only=True, output_loading_info=True, **options
+        checkpoint.folder, attn_implementation=attention, local_files_only=True, output_loading_info=True, **options
     )
     if info["missing_keys"]:
         missing = sorted(info["missing_keys"])

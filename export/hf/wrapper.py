@@ -11,15 +11,17 @@ import torch
 from torch import nn
 
 from explorer import contract
-from export.hf.attention import INTERNALS, AttentionCalls, Scoring
+from export.hf.attention import INTERNALS, AttentionRecord, Scoring
 from export.hf.families import Family, Norm
+from export.hf.head_mask import HeadMaskHooks
 from export.onnx_export import initializer_name
 
 
 class ContractWrapper(nn.Module):
     """The contract's flat inputs (ids or pixels, mask, head mask) and outputs around a HF model:
-    logits, attention, the queries, keys and values every attention call used, and the hidden
-    states (the first layer's input, then each layer's output), for the app's anatomy views."""
+    logits, attention, the queries, keys and values every attention call used (where the family's
+    attention goes through transformers' AttentionInterface), and the hidden states (the first
+    layer's input, then each layer's output), for the app's anatomy views."""
 
     def __init__(self, hf_model: nn.Module, kind: str, family: Family, cache: contract.KVCache | None = None):
         super().__init__()
@@ -37,38 +39,53 @@ class ContractWrapper(nn.Module):
     def _module(self, path: str) -> nn.Module:
         return self.hf.base_model.get_submodule(path)
 
+    def _present(self, path: str | None) -> nn.Module | None:
+        """The module at `path` where this checkpoint has one (DeBERTa's positions only where configured)."""
+        if path is None:
+            return None
+        parent, _, name = path.rpartition(".")
+        return getattr(self._module(parent), name, None)
+
+    @property
+    def internals(self) -> tuple[str, ...]:
+        return () if self.family.own_attention else INTERNALS
+
+    def w_o(self, layers: int) -> list[nn.Module]:
+        return [self._module(self.family.output_projection.format(i)) for i in range(layers)]
+
     def input_names(self) -> list[str]:
         past = self.cache.past_inputs() if self.cache else []
         return [*contract.KIND_SEQUENCES[self.kind][0], contract.head_mask_input(self.stack), *past]
 
     def output_names(self) -> list[str]:
-        internals = [contract.stack_output(name, self.stack) for name in (*INTERNALS, "hidden_states")]
+        internals = [contract.stack_output(name, self.stack) for name in (*self.internals, "hidden_states")]
         present = self.cache.present_outputs() if self.cache else []
         return [contract.LOGITS, contract.attention_output(self.stack), *internals, *present]
 
     def forward(self, inputs: torch.Tensor, mask: torch.Tensor, head_mask: torch.Tensor, *past: torch.Tensor):
-        calls = AttentionCalls(head_mask)
+        record = AttentionRecord()
         source = self.spec.sequences[0][0]  # input_ids, or pixel_values for an image model
-        extra = {}
+        extra = {} if self.family.own_attention else {"attention_record": record}
         if self.cache:  # transformers' own cache, filled with the past (key, value) of each layer
             from transformers import DynamicCache
 
             # Without the config every layer keeps all its tokens, even under a sliding window (the
             # mask applies the window): the presents are always past + new, as the contract has them.
             layers = list(zip(past[0::2], past[1::2], strict=True))
-            extra = {"use_cache": True, "cache": DynamicCache(layers)}
+            extra.update(use_cache=True, cache=DynamicCache(layers))
         elif self.spec.causal:
-            extra = {"use_cache": False}
+            extra["use_cache"] = False
         before_norm: list[torch.Tensor] = []
         hook = None if self.final_norm is None else self.final_norm.register_forward_pre_hook(
             lambda module, args: before_norm.append(args[0]))
         try:
-            out = self.hf(**{source: inputs}, attention_mask=mask, head_mask_rows=calls, output_attentions=True,
-                          output_hidden_states=True, return_dict=True, **extra)
+            with HeadMaskHooks(self.w_o(head_mask.shape[0]), head_mask):
+                out = self.hf(**{source: inputs}, attention_mask=mask, output_attentions=True,
+                              output_hidden_states=True, return_dict=True, **extra)
         finally:
             if hook is not None:
                 hook.remove()
-        self.scoring = calls.scoring
+        self.scoring = record.scoring
         if hasattr(out, "logits"):
             logits = out.logits  # (B, T, vocab) or (B, classes)
         elif self.spec.images:
@@ -76,14 +93,16 @@ class ContractWrapper(nn.Module):
         else:
             logits = out.last_hidden_state  # (B, T, d_model)
         hidden = [*out.hidden_states[:-1], *(before_norm or out.hidden_states[-1:])]
-        internals = [calls.stacked(name) for name in INTERNALS]  # each (L, B, H, T, hd), per query head
+        internals = [record.stacked(name) for name in self.internals]  # each (L, B, H, T, hd), per query head
         present = [t for layer in out.cache.layers for t in (layer.keys, layer.values)] if self.cache else []
         # attentions (L, B, H, T, P + T)
         return (logits, torch.stack(out.attentions), *internals, torch.stack(hidden), *present)
 
     def scored(self, spec: contract.StackSpec) -> contract.StackSpec:
         """`spec` with how the layers scored where that differs from q·k / √head_dim (the same scale
-        and soft cap in every layer; the sliding window per layer)."""
+        and soft cap in every layer; the sliding window per layer), where the attention calls said."""
+        if not self.scoring:
+            return spec
         first = self.scoring[0]
         windows = tuple(s.sliding_window for s in self.scoring)
         return dataclasses.replace(
@@ -100,26 +119,28 @@ class ContractWrapper(nn.Module):
 
     def text_embedding(self) -> dict[str, contract.TextEmbedding]:
         """How the ids enter the first layer, by the graph's names of the weights: rows of the token
-        embedding (Gemma scales them by √d_model), learned positions where the family has them, BERT's
-        segment 0, a norm."""
+        embedding (Gemma scales them by √d_model), learned positions where the checkpoint has them, BERT's
+        segment 0, a norm; nothing where the sum is then projected to d_model (ALBERT, ELECTRA)."""
         family = self.family
+        if self._present(family.embedding_projection) is not None:
+            return {}
 
         def name(parameter: torch.Tensor) -> str:
             return initializer_name(self, parameter)
 
-        positions = None if family.positions is None else self._module(family.positions)
+        positions, token_type = self._present(family.positions), self._present(family.token_type)
         recipe = contract.TextEmbedding(
             scale=float(getattr(self.hf.get_input_embeddings(), "scalar_embed_scale", 1.0)),
             positions=None if positions is None else name(positions.weight),
             position_offset=0 if positions is None else _first_position_row(positions),
-            token_type=None if family.token_type is None else name(self._module(family.token_type).weight),
+            token_type=None if token_type is None else name(token_type.weight),
             norm=self._norm(family.embedding_norm, name),
         )
         return {self.spec.sequences[0][0]: recipe}
 
     def output_projection(self, layers: int) -> dict[str, contract.OutputProjection]:
         """Each layer's W_O, by the graph's names: a Linear (D, H*hd), or GPT-2's Conv1D (H*hd, D)."""
-        modules = [self._module(self.family.output_projection.format(i)) for i in range(layers)]
+        modules = self.w_o(layers)
         return {self.stack: contract.OutputProjection(
             weight=tuple(initializer_name(self, m.weight) for m in modules),
             bias=tuple(initializer_name(self, m.bias) for m in modules if m.bias is not None),

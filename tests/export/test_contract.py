@@ -138,7 +138,6 @@ def _broken(base: dict, path: str, value) -> str:
         (valid_gpt, "stacks.decoder.sliding_window", [3], "'sliding_window' must hold one positive whole number or "
                                                           "null per layer (2), got [3]"),
         (valid_gpt, "stacks.decoder.sliding_window", [3, 0], "'sliding_window' must hold one positive whole number"),
-        (valid_bert, "stacks.encoder.sliding_window", [3, 3], "a 'sliding_window' belongs to a causal stack"),
         (valid_gpt, "stacks.decoder.scale", -1, "stacks.decoder: 'scale' must be a positive number, got -1"),
         (valid_gpt, "stacks.decoder.softcap", "50", "stacks.decoder: 'softcap' must be a positive number"),
     ],
@@ -161,6 +160,14 @@ def test_a_cache_names_its_inputs_and_outputs_and_round_trips():
     assert meta.sample_text == "def f(x):"
     assert contract.parse_metadata(meta.to_json()) == meta
     assert [meta.stacks["decoder"].key_value_head(h) for h in range(4)] == [0, 1, 2, 3]  # no kv_heads: its own
+
+
+def test_an_encoders_window_on_either_side_round_trips():
+    data = valid_bert()
+    data["stacks"]["encoder"]["sliding_window"] = [None, 3]  # ModernBERT's local layers
+    meta = contract.parse_metadata(json.dumps(data))
+    assert (meta.stacks["encoder"].window(0), meta.stacks["encoder"].window(1)) == (None, 3)
+    assert contract.parse_metadata(meta.to_json()) == meta
 
 
 def test_grouped_heads_an_rms_norm_and_a_soft_cap_round_trip():

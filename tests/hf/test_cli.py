@@ -63,19 +63,23 @@ def test_unsupported_architecture(checkpoints, tmp_path, capsys):
     assert "bert" in err and "gpt2" in err and "vit" in err and "llama" in err and "gemma2" in err  # what can be
 
 
-def test_falcon_is_refused_with_the_families_that_import(checkpoints, tmp_path, capsys):
-    """Falcon's attention does not go through transformers' attention interface: no head mask, no probabilities."""
+def test_swin_is_refused_with_why_and_what_to_try(checkpoints, tmp_path, capsys):
+    """Swin's windowed attention has no one [queries x keys] square to show."""
     shutil.copy(checkpoints["bert"] / "model.safetensors", tmp_path)
-    (tmp_path / "config.json").write_text(json.dumps({"model_type": "falcon", "architectures": ["FalconForCausalLM"]}))
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "swin",
+                                                      "architectures": ["SwinForImageClassification"]}))
     err = fails_with(capsys, str(tmp_path), "--out", str(tmp_path / "x.onnx"))
-    assert "model_type 'falcon' (FalconForCausalLM) cannot be imported; supported: bert, distilbert, gemma" in err
+    assert "model_type 'swin' (SwinForImageClassification) cannot be imported: its attention is computed inside" in err
+    assert "not as one [queries x keys] square over the image; try a ViT checkpoint (vit)" in err
+    assert "Supported: albert, bert, bloom, deberta-v2" in err and "Traceback" not in err
 
 
 def test_model_type_transformers_does_not_know(checkpoints, tmp_path, capsys):
     shutil.copy(checkpoints["bert"] / "model.safetensors", tmp_path)
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "my-own-net"}))
     err = fails_with(capsys, str(tmp_path), "--out", str(tmp_path / "x.onnx"))
-    assert "model_type 'my-own-net' (no architecture) cannot be imported" in err
+    assert "model_type 'my-own-net' (no architecture) cannot be imported: export/hf/families.py does not" in err
+    assert "try an ONNX export of it" in err
 
 
 def test_task_the_family_cannot_be(checkpoints, tmp_path, capsys):

@@ -1,7 +1,7 @@
 """`attention-export hf` on the decoder families besides GPT-2 (decoders.FAMILIES: rotary positions,
-RMSNorm, 4 query heads sharing 2 key/value heads, sliding windows, soft-capping, OPT's learned
-positions), each against transformers' eager attention: attention and logits, cached steps, head
-masks, the anatomy's weights, the window."""
+RMSNorm, 4 query heads sharing 2 or 1 key/value heads, sliding windows, soft-capping, OPT's learned
+positions, ALiBi, attention code of the family's own), each against transformers' eager attention:
+attention and logits, cached steps, head masks, the anatomy's weights, the window."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ from explorer.core import anatomy
 from explorer.core.logit_lens import LogitLens, run_hidden_states
 from explorer.core.model import open_model
 from explorer.core.runner import Runner
-from export.hf import FAMILIES, export_hf
+from export.hf import FAMILIES, export_hf, read_checkpoint
 
 from . import decoders
+from .app_checks import every_view_and_anatomy_tab_drawn
 from .conftest import Imported, text_batch
 
 LENGTHS = [5, 11]  # both differ from the export example's length (6); 11 is past every sliding window
@@ -70,6 +71,12 @@ def imported_decoders(tmp_path_factory):
 
 @pytest.fixture(params=list(decoders.FAMILIES))
 def decoder(request, imported_decoders) -> Decoder:
+    return imported_decoders(request.param)
+
+
+@pytest.fixture(params=decoders.WITH_INTERNALS)
+def decoder_with_internals(request, imported_decoders) -> Decoder:
+    """A family whose attention goes through transformers' interface: its file has q, k and v."""
     return imported_decoders(request.param)
 
 
@@ -155,12 +162,13 @@ def test_a_head_mask_is_that_heads_slice_of_the_w_o_input_zeroed(decoder):
     measured(decoder.imported.name, "head-masked logits", np.abs(out[contract.LOGITS] - ref.logits.numpy()).max())
 
 
-def test_metadata_names_shared_key_value_heads_positions_norm_and_scoring(decoder):
+def test_metadata_names_shared_key_value_heads_positions_and_norm(decoder):
     meta, tiny = decoder.meta, decoders.FAMILIES[decoder.imported.name]
     spec = meta.stacks["decoder"]
-    kv_heads = decoders.KV_HEADS if tiny.grouped else None
+    kv_heads = tiny.kv_heads
     assert (spec.heads, spec.kv_heads, spec.layers) == (decoders.HEADS, kv_heads, decoders.LAYERS)
-    assert [spec.key_value_head(h) for h in range(spec.heads)] == ([0, 0, 1, 1] if tiny.grouped else [0, 1, 2, 3])
+    shares = [h * (kv_heads or spec.heads) // spec.heads for h in range(spec.heads)]  # consecutive heads share
+    assert [spec.key_value_head(h) for h in range(spec.heads)] == shares
     assert meta.kv_cache == contract.KVCache("decoder", spec.layers, kv_heads or spec.heads, spec.head_dim)
     recipe = meta.text_embedding[contract.INPUT_IDS]
     if tiny.position_offset is None:
@@ -168,10 +176,16 @@ def test_metadata_names_shared_key_value_heads_positions_norm_and_scoring(decode
     else:
         assert recipe.positions is not None and recipe.position_offset == tiny.position_offset
     assert meta.unembedding.norm.rms == tiny.rms and (meta.unembedding.norm.bias is None) == tiny.rms
+    contract.check_initializers(meta, {init.name for init in onnx.load(str(decoder.imported.path)).graph.initializer})
+
+
+def test_metadata_says_how_the_recorded_queries_and_keys_were_scored(decoder_with_internals):
+    decoder = decoder_with_internals
+    meta, tiny = decoder.meta, decoders.FAMILIES[decoder.imported.name]
+    spec = meta.stacks["decoder"]
     windows = tuple(decoders.WINDOW if layer in tiny.sliding else None for layer in range(spec.layers))
     assert spec.sliding_window == (windows if tiny.sliding else None)
     assert (spec.softcap, spec.scale) == (tiny.softcap, pytest.approx(tiny.scale) if tiny.scale else None)
-    contract.check_initializers(meta, {init.name for init in onnx.load(str(decoder.imported.path)).graph.initializer})
     ids, mask = padded_batch(decoder, 7, "right")
     out = decoder.run(input_ids=ids, attention_mask=mask)
     for layer in range(spec.layers):  # keys/values per query head: each its key/value head's present
@@ -183,7 +197,19 @@ def test_metadata_names_shared_key_value_heads_positions_norm_and_scoring(decode
                                           out[contract.present_output(layer, "value")][:, shared])
 
 
-def test_the_anatomy_rebuilds_the_way_in_w_o_and_the_way_out_from_the_named_weights(decoder):
+def test_a_family_with_its_own_attention_code_claims_no_queries_keys_or_values(imported_decoders):
+    for name in set(decoders.FAMILIES) - set(decoders.WITH_INTERNALS):
+        decoder = imported_decoders(name)
+        outputs = {o.name for o in decoder.imported.session.get_outputs()}
+        assert not outputs & {contract.stack_output(n, "decoder") for n in ("queries", "keys", "values")}, name
+        assert contract.stack_output("hidden_states", "decoder") in outputs
+        result = Runner(open_model(decoder.imported.path)).run_text(TEXT)
+        with pytest.raises(anatomy.MissingInternalsError):
+            anatomy.head_steps(result.outputs, "decoder", decoder.meta.stacks["decoder"], 0, 0, 1)
+
+
+def test_the_anatomy_rebuilds_the_way_in_w_o_and_the_way_out_from_the_named_weights(decoder_with_internals):
+    decoder = decoder_with_internals
     result = Runner(open_model(decoder.imported.path)).run_text(TEXT)
     meta, weights = decoder.meta, anatomy.Initializers(decoder.imported.path)
     ids = torch.tensor([result.token_ids[contract.INPUT_IDS]])
@@ -213,20 +239,23 @@ def test_the_anatomy_rebuilds_the_way_in_w_o_and_the_way_out_from_the_named_weig
     np.testing.assert_allclose(lens.logits(hidden[-1]), reference.logits[0].numpy(), atol=1e-4, rtol=0)
 
 
-def test_the_window_opens_the_import_names_grouped_heads_and_draws_every_view(window, decoder):
-    assert window.open_path(decoder.imported.path, TEXT)
-    workspace = window.workspace
-    workspace.run_now()
-    assert workspace.result is not None, workspace.state_message.text()
+def test_the_window_opens_the_import_names_grouped_heads_and_draws_every_view(qtbot, window, decoder):
+    workspace = every_view_and_anatomy_tab_drawn(qtbot, window, decoder.imported.path, TEXT)
     from explorer.ui.views.controls import HeadBox
 
-    label = "head 3 · shares key/value head 1" if decoders.FAMILIES[decoder.imported.name].grouped else "head 3"
+    kv_heads = decoders.FAMILIES[decoder.imported.name].kv_heads
+    label = f"head 3 · shares key/value head {3 * kv_heads // decoders.HEADS}" if kv_heads else "head 3"
     assert workspace.selection.stacks["decoder"].head_label(3) == label
     boxes = window.findChildren(HeadBox)
     assert boxes and all(box.itemText(3) == label for box in boxes)  # every head menu names the shared head
-    for name, view in workspace.views.views.items():
-        workspace.views.show_view(name)
-        image = view.grab()
-        assert not image.isNull() and image.width() > 0, name
     workspace.decoder_panel.next_button.click()  # one generation step over the cache
     assert len(window.state.decoder.generated) == 1
+
+
+def test_a_falcon_with_alibi_is_refused_with_a_sentence(tmp_path):
+    import transformers
+
+    transformers.FalconConfig(alibi=True).save_pretrained(tmp_path)
+    (tmp_path / "model.safetensors").touch()  # read_checkpoint looks for weights, never into them
+    with pytest.raises(ValueError, match="alibi is True; the falcon import is written for alibi False: transformers"):
+        read_checkpoint(tmp_path)
