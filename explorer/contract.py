@@ -13,6 +13,8 @@ from collections.abc import Container
 from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any
 
+from .contract_long_inputs import attention_block_input, attention_rows_input, pooled_attention_output  # noqa: F401
+
 CONTRACT_VERSION = 1
 METADATA_KEY = "attention_explorer"
 

@@ -44,8 +44,10 @@ class ModelKind:
         """Layers of each stack, in the contract's order."""
         raise NotImplementedError
 
-    def forward(self, model: nn.Module, sequences: tuple[torch.Tensor, ...], head_masks: dict) -> ModelOutput:
-        """The model on the contract's sequence inputs (ids, mask, ... in KindSpec order) and head masks."""
+    def forward(self, model: nn.Module, sequences: tuple[torch.Tensor, ...], head_masks: dict,
+                selections: dict | None = None) -> ModelOutput:
+        """The model on the contract's sequence inputs (ids, mask, ... in KindSpec order), head masks and
+        long-input selections (by stack)."""
         raise NotImplementedError
 
     def example_sequences(self, config, batch: int) -> tuple[torch.Tensor, ...]:
@@ -132,8 +134,8 @@ class BertKind(ModelKind):
     def stack_layers(self, config):
         return {"encoder": config.layers}
 
-    def forward(self, model, sequences, head_masks):
-        return model(*sequences, head_masks["encoder"])
+    def forward(self, model, sequences, head_masks, selections=None):
+        return model(*sequences, head_masks["encoder"], selections)
 
     def example_sequences(self, config, batch):
         return _text_sequences(config, batch, (6,))
@@ -163,8 +165,8 @@ class TransformerKind(ModelKind):
     def stack_layers(self, config):
         return {"encoder": config.encoder_layers, "decoder": config.decoder_layers, "cross": config.decoder_layers}
 
-    def forward(self, model, sequences, head_masks):
-        return model(*sequences, head_masks["encoder"], head_masks["decoder"], head_masks["cross"])
+    def forward(self, model, sequences, head_masks, selections=None):
+        return model(*sequences, head_masks["encoder"], head_masks["decoder"], head_masks["cross"], selections)
 
     def example_sequences(self, config, batch):
         return _text_sequences(config, batch, (7, 5))
@@ -202,8 +204,8 @@ class GPTKind(ModelKind):
     def stack_layers(self, config):
         return {"decoder": config.layers}
 
-    def forward(self, model, sequences, head_masks, past=None):
-        return model(*sequences, head_masks["decoder"], past)
+    def forward(self, model, sequences, head_masks, selections=None, past=None):
+        return model(*sequences, head_masks["decoder"], past, selections)
 
     def example_sequences(self, config, batch):
         ids, _ = _text_sequences(config, batch, (6,))
@@ -244,8 +246,8 @@ class ViTKind(ModelKind):
     def stack_layers(self, config):
         return {"encoder": config.layers}
 
-    def forward(self, model, sequences, head_masks):
-        return model(*sequences, head_masks["encoder"])
+    def forward(self, model, sequences, head_masks, selections=None):
+        return model(*sequences, head_masks["encoder"], selections)
 
     def example_sequences(self, config, batch):
         pixels = torch.randn(batch, config.channels, config.image_size, config.image_size)  # (B, C, H, W)

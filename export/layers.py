@@ -11,10 +11,12 @@ Shapes: B batch, T query length, S key length, D d_model, H heads, hd head_dim.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
+
+from export.long_inputs import AttentionSelection, exact_rows, pooled_attention
 
 
 @dataclass
@@ -119,7 +121,9 @@ class MultiHeadAttention(nn.Module):
             k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
 
         scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)  # (B, H, T, S)
-        allowed = torch.ones_like(scores, dtype=torch.bool)
+        # (T, S), broadcast over batch and heads: a mask as large as the scores was two more maps of
+        # the layer's size (bool, then float) alive beside them, where a long input's peak is that size.
+        allowed = torch.ones(scores.shape[-2:], dtype=torch.bool, device=scores.device)
         if key_mask is not None:
             allowed = allowed & key_mask[:, None, None, :].bool()
         if causal:
@@ -237,20 +241,29 @@ class DecoderBlock(nn.Module):
 
 @dataclass
 class StackTrace:
-    """Everything one attention stack computed, layer by layer (lists of length `layers`)."""
+    """Everything one attention stack computed, layer by layer (lists of length `layers`).
 
-    probs: list[torch.Tensor]
+    With a `selection` (the contract's long inputs), each layer keeps only the selected rows of its
+    probabilities and their pooled map, made as it records them: no layer's full map outlives it."""
+
+    probs: list[torch.Tensor]  # (B, H, T, S), or (B, H, rows, S) with a selection
     queries: list[torch.Tensor]
     keys: list[torch.Tensor]
     values: list[torch.Tensor]
     hidden_states: list[torch.Tensor]  # layers + 1 entries (input of the first block, then each output)
+    selection: AttentionSelection | None = None
+    pooled: list[torch.Tensor] = field(default_factory=list)  # with a selection: (B, H, T / b, S / b)
 
     @classmethod
-    def empty(cls) -> StackTrace:
-        return cls([], [], [], [], [])
+    def empty(cls, selection: AttentionSelection | None = None) -> StackTrace:
+        return cls([], [], [], [], [], selection)
 
     def record(self, att: AttentionOutput) -> None:
-        self.probs.append(att.probs)
+        if self.selection is None:
+            self.probs.append(att.probs)
+        else:
+            self.probs.append(exact_rows(att.probs, self.selection.rows))
+            self.pooled.append(pooled_attention(att.probs, self.selection.block))
         self.queries.append(att.queries)
         self.keys.append(att.keys)
         self.values.append(att.values)

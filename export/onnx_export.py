@@ -1,8 +1,9 @@
 """Export a model to one self-describing ONNX file that follows explorer.contract.
 
-The graph's inputs are the contract's sequence inputs and one ``head_mask.<stack>``
-per stack; its outputs are ``logits``, ``attentions.<stack>`` stacked over layers
-as (layers, batch, heads, queries, keys) and, when asked, the step-by-step
+The graph's inputs are the contract's sequence inputs and, per stack, ``head_mask.<stack>`` and the
+long inputs ``attention_rows.<stack>`` and ``attention_block.<stack>``; its outputs are ``logits``,
+``attentions.<stack>`` stacked over layers as (layers, batch, heads, queries, keys) (the rows asked
+for), ``pooled_attentions.<stack>`` and, when asked, the step-by-step
 ``queries/keys/values/hidden_states.<stack>``. A model kind with a key-value cache (the GPT)
 also takes ``past_key_values.<layer>.key/value`` and returns ``present.<layer>.key/value``.
 The metadata JSON goes into ``metadata_props`` under ``attention_explorer``.
@@ -22,7 +23,7 @@ import torch
 from torch import nn
 
 from explorer import contract
-from export import kinds
+from export import kinds, long_inputs
 from export.models.common import ModelOutput
 
 # The token embedding matrix keeps its PyTorch name in the graph (ContractModule.model.embed).
@@ -30,6 +31,8 @@ EMBEDDING_INITIALIZER = "model.embed.weight"
 
 # Export examples: lengths of at least 2 so that no axis is specialised to 0 or 1.
 _EXAMPLE_BATCH = 2
+_EXAMPLE_ROWS, _EXAMPLE_BLOCK = 10, 4  # lengths no other example axis has; blocks that end partial
+_MAX_SELECTION = 1 << 20  # rows and block lengths: no model of ours takes more positions
 
 
 class ContractModule(nn.Module):
@@ -50,29 +53,33 @@ class ContractModule(nn.Module):
     def input_names(self) -> list[str]:
         sequences = [name for pair in self.model_kind.spec.sequences for name in pair]
         cache = self.cache.past_inputs() if self.cache else []
-        return sequences + [contract.head_mask_input(s) for s in self.stacks] + cache
+        head_masks = [contract.head_mask_input(s) for s in self.stacks]
+        selections = [contract.attention_rows_input(s) for s in self.stacks]
+        selections += [contract.attention_block_input(s) for s in self.stacks]
+        return sequences + head_masks + selections + cache
 
     def output_names(self) -> list[str]:
         names = [contract.LOGITS]
         if self.attentions:
             names += [contract.attention_output(s) for s in self.stacks]
+            names += [contract.pooled_attention_output(s) for s in self.stacks]
         if self.internals:
             for name in contract.OPTIONAL_STACK_OUTPUTS:
                 names += [contract.stack_output(name, s) for s in self.stacks]
         return names + (self.cache.present_outputs() if self.cache else [])
 
     def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        n_seq = 2 * len(self.model_kind.spec.sequences)
-        head_masks = dict(zip(self.stacks, inputs[n_seq : n_seq + len(self.stacks)], strict=True))
-        if self.cache:  # (key, value) per layer, in past_inputs' order
-            flat = inputs[n_seq + len(self.stacks):]
-            past = list(zip(flat[0::2], flat[1::2], strict=True))
-            out: ModelOutput = self.model_kind.forward(self.model, inputs[:n_seq], head_masks, past)
-        else:
-            out = self.model_kind.forward(self.model, inputs[:n_seq], head_masks)
+        n_seq, n = 2 * len(self.model_kind.spec.sequences), len(self.stacks)
+        head_masks, rows, blocks = (dict(zip(self.stacks, inputs[start : start + n], strict=True))
+                                    for start in range(n_seq, n_seq + 3 * n, n))
+        selections = {s: long_inputs.AttentionSelection(rows[s], blocks[s]) for s in self.stacks}
+        flat = inputs[n_seq + 3 * n:]  # a cache's (key, value) per layer, in past_inputs' order
+        past = {"past": list(zip(flat[0::2], flat[1::2], strict=True))} if self.cache else {}
+        out: ModelOutput = self.model_kind.forward(self.model, inputs[:n_seq], head_masks, selections, **past)
         results = [out.logits]
         if self.attentions:
-            results += [torch.stack(out.stacks[s].probs) for s in self.stacks]  # (L, B, H, T, S)
+            results += [torch.stack(out.stacks[s].probs) for s in self.stacks]  # (L, B, H, rows, S)
+            results += [torch.stack(out.stacks[s].pooled) for s in self.stacks]  # (L, B, H, T / b, S / b)
         if self.internals:
             for name in contract.OPTIONAL_STACK_OUTPUTS:
                 results += [torch.stack(getattr(out.stacks[s], name)) for s in self.stacks]
@@ -83,21 +90,27 @@ class ContractModule(nn.Module):
 
 
 def example_inputs(model: nn.Module) -> tuple[torch.Tensor, ...]:
-    """Inputs for tracing: the kind's sequences, then a head mask of ones per stack."""
+    """Inputs for tracing: the kind's sequences, then per stack a head mask of ones, then its rows
+    and blocks (lengths unlike any other axis's), then a cache's past."""
     model_kind = kinds.for_model(model)
     config = model.config
-    head_masks = tuple(torch.ones(spec.layers, spec.heads) for spec in model_kind.stack_specs(config).values())
+    specs = model_kind.stack_specs(config).values()
+    head_masks = tuple(torch.ones(spec.layers, spec.heads) for spec in specs)
+    rows = tuple(torch.arange(_EXAMPLE_ROWS) for _ in specs)
+    blocks = tuple(torch.zeros(_EXAMPLE_BLOCK) for _ in specs)
     past = model_kind.example_past(config, _EXAMPLE_BATCH) if model_kind.kv_cache(config) else ()
-    return model_kind.example_sequences(config, _EXAMPLE_BATCH) + head_masks + past
+    return model_kind.example_sequences(config, _EXAMPLE_BATCH) + head_masks + rows + blocks + past
 
 
 def dynamic_shapes(model: nn.Module) -> tuple:
     model_kind = kinds.for_model(model)
     batch = torch.export.Dim("batch", min=1, max=4096)
     fixed_head_masks = tuple(None for _ in model_kind.spec.stacks)
+    rows = tuple({0: torch.export.Dim(f"rows_{s}", min=1, max=_MAX_SELECTION)} for s in model_kind.spec.stacks)
+    blocks = tuple({0: torch.export.Dim(f"block_{s}", min=1, max=_MAX_SELECTION)} for s in model_kind.spec.stacks)
     cache = model_kind.kv_cache(model.config)
     past = tuple({0: batch, 2: torch.export.Dim.AUTO} for _ in (cache.past_inputs() if cache else ()))
-    return model_kind.dynamic_sequences(model.config, batch) + fixed_head_masks + past
+    return model_kind.dynamic_sequences(model.config, batch) + fixed_head_masks + rows + blocks + past
 
 
 def export_onnx(
@@ -185,15 +198,17 @@ def save_contract_model(proto: onnx.ModelProto, metadata: contract.ModelMetadata
 
 
 def _default_optional_inputs(proto: onnx.ModelProto, metadata: contract.ModelMetadata) -> None:
-    """Give each head_mask input an initializer of ones with the same name, and each past of a
-    key-value cache an empty one (batch 1, length 0): ONNX's way to make an input optional with a
-    default, so a caller that ablates nothing, or runs a whole sequence, need not feed them."""
+    """Give each head_mask input an initializer of ones with the same name, each past of a key-value
+    cache an empty one (batch 1, length 0) and the long inputs theirs (every row, one block): ONNX's
+    way to make an input optional with a default, so a caller that ablates nothing, runs a whole
+    sequence, or wants the full attention need not feed them."""
     inputs = {i.name for i in proto.graph.input}
     defaults = {contract.head_mask_input(stack): np.ones((spec.layers, spec.heads), np.float32)
                 for stack, spec in metadata.stacks.items()}
     if metadata.kv_cache:
         defaults.update({name: np.zeros(metadata.kv_cache.shape(1, 0), np.float32)
                          for name in metadata.kv_cache.past_inputs()})
+    defaults.update(long_inputs.default_inputs(metadata))
     for name, value in defaults.items():
         if name in inputs:
             proto.graph.initializer.append(onnx.numpy_helper.from_array(value, name))

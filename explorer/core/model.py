@@ -96,6 +96,12 @@ def _input_names(session: ort.InferenceSession) -> list[str]:
 
 
 def _session(source: Path | bytes, providers: list[str]) -> ort.InferenceSession:
+    return ort.InferenceSession(source if isinstance(source, bytes) else str(source), session_options(),
+                                providers=providers)
+
+
+def session_options() -> ort.SessionOptions:
+    """How the app runs every graph (benchmarks/long_inputs.py measures with the same)."""
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only: no warnings about head-mask defaults on every open
     # Without the arena a BERT-base session stays at 1.2 GB (1.6 GB peak) over repeated 512-token
@@ -106,7 +112,11 @@ def _session(source: Path | bytes, providers: list[str]) -> ort.InferenceSession
     # bundled BERT took 2.7 ms instead of 2.5 without spinning; its threads then used no CPU
     # where they had used half a core.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(source if isinstance(source, bytes) else str(source), options, providers=providers)
+    # The graph's own order, not ORT's default (a depth-first walk back from each output in turn): that
+    # walk runs every layer's long-input outputs after the last layer, keeping each layer's full attention
+    # alive until then; in graph order it dies with its layer (docs/onnx-contract.md, "Long inputs").
+    options.execution_order = ort.ExecutionOrder.PRIORITY_BASED
+    return options
 
 
 def _start_session(

@@ -68,6 +68,8 @@ def _check_outputs(runner: Runner, name: str) -> None:
     for stack, spec in meta.stacks.items():
         queries, keys = lengths[spec.queries], lengths[spec.keys]
         expected[contract.attention_output(stack)] = (spec.layers, 1, spec.heads, queries, keys)
+        # Blocks of the file's default size: one a side for ours; any number for another's.
+        expected[contract.pooled_attention_output(stack)] = (spec.layers, 1, spec.heads, None, None)
         per_head = {"queries": queries, "keys": keys, "values": keys}
         for what, length in per_head.items():
             expected[contract.stack_output(what, stack)] = (spec.layers, 1, spec.heads, length, spec.head_dim)
@@ -80,7 +82,7 @@ def _check_outputs(runner: Runner, name: str) -> None:
             wanted = ", ".join("any" if w is None else str(w) for w in shape)
             raise ModelOpenError(f"{name}: output {output!r} has shape {tuple(got)} on a probe run, where the "
                                  f"contract and its metadata give [{wanted}].")
-        if not np.all(np.isfinite(outputs[output])) and output.startswith("attentions."):
+        if not np.all(np.isfinite(outputs[output])) and output.startswith(("attentions.", "pooled_attentions.")):
             raise ModelOpenError(f"{name}: output {output!r} holds NaN or infinite values on a probe run.")
 
 

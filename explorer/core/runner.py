@@ -24,7 +24,7 @@ from explorer.core.text import Encoded, TextEncoder
 from explorer.shared.feeds import complete_feeds
 
 # Outputs stacked over layers carry the batch on axis 1: (layers, batch, ...); the rest on axis 0.
-_LAYER_FIRST = tuple(f"{name}." for name in ("attentions", *contract.OPTIONAL_STACK_OUTPUTS))
+_LAYER_FIRST = tuple(f"{name}." for name in ("attentions", "pooled_attentions", *contract.OPTIONAL_STACK_OUTPUTS))
 
 __all__ = ["RunError", "RunGraph", "Runner", "greedy_decode", "patch_tokens"]
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from export.layers import LearnedPositions, TokenEmbedding
-from export.models.common import Encoder, ModelOutput
+from export.models.common import Encoder, ModelOutput, Selections
 
 
 @dataclass
@@ -43,9 +43,10 @@ class Bert(nn.Module):
         input_ids: torch.Tensor,  # (B, T) int64
         attention_mask: torch.Tensor | None = None,  # (B, T) 1 attend, 0 masked key
         head_mask: torch.Tensor | None = None,  # (layers, heads)
+        selections: Selections | None = None,
     ) -> ModelOutput:
         x = self.embed_norm(self.positions(self.embed(input_ids)))  # (B, T, D)
-        x, trace = self.encoder(x, attention_mask, head_mask)
+        x, trace = self.encoder(x, attention_mask, head_mask, selection=(selections or {}).get("encoder"))
         h = self.mlm_transform(x)  # (B, T, D)
         logits = h @ self.embed.weight.T + self.mlm_bias  # (B, T, vocab)
         return ModelOutput(logits, {"encoder": trace})

@@ -8,12 +8,16 @@ import torch
 from torch import nn
 
 from export.layers import EncoderBlock, StackTrace
+from export.long_inputs import AttentionSelection
 
 
 @dataclass
 class ModelOutput:
     logits: torch.Tensor
     stacks: dict[str, StackTrace] = field(default_factory=dict)  # "encoder", "decoder", "cross"
+
+
+Selections = dict[str, AttentionSelection]  # per stack: what its trace keeps of each layer's attention
 
 
 def layer_head_mask(head_mask: torch.Tensor | None, layer: int) -> torch.Tensor | None:
@@ -41,8 +45,9 @@ class Encoder(nn.Module):
         key_mask: torch.Tensor | None,
         head_mask: torch.Tensor | None,
         past: list[tuple[torch.Tensor, torch.Tensor]] | None = None,  # per layer
+        selection: AttentionSelection | None = None,  # what the trace keeps of each layer's attention
     ) -> tuple[torch.Tensor, StackTrace]:
-        trace = StackTrace.empty()
+        trace = StackTrace.empty(selection)
         trace.hidden_states.append(x)
         for i, block in enumerate(self.blocks):
             out = block(x, key_mask, layer_head_mask(head_mask, i), None if past is None else past[i])

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from export.layers import LearnedPositions, TokenEmbedding
-from export.models.common import Encoder, ModelOutput
+from export.models.common import Encoder, ModelOutput, Selections
 
 Past = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: cached (keys, values), each (B, H, P, hd)
 
@@ -48,10 +48,12 @@ class GPT(nn.Module):
         attention_mask: torch.Tensor | None = None,  # (B, P + T) 1 attend, 0 masked key
         head_mask: torch.Tensor | None = None,  # (layers, heads)
         past: Past | None = None,
+        selections: Selections | None = None,
     ) -> ModelOutput:
         start = 0 if past is None else past[0][0].shape[2]  # P
         x = self.embed(input_ids) + self.positions.weight[start : start + input_ids.shape[1]]  # (B, T, D)
-        x, trace = self.decoder(x, attention_mask, head_mask, past)  # x after the final norm
+        selection = (selections or {}).get("decoder")
+        x, trace = self.decoder(x, attention_mask, head_mask, past, selection)  # x after the final norm
         logits = x @ self.embed.weight.T  # (B, T, vocab)
         return ModelOutput(logits, {"decoder": trace})
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from export.layers import DecoderBlock, SinusoidalPositions, StackTrace, TokenEmbedding
-from export.models.common import Encoder, ModelOutput, layer_head_mask
+from export.models.common import Encoder, ModelOutput, Selections, layer_head_mask
 
 
 @dataclass
@@ -44,10 +44,14 @@ class Transformer(nn.Module):
         self.generator = nn.Linear(c.d_model, c.vocab_size)
 
     def encode(
-        self, src_ids: torch.Tensor, src_mask: torch.Tensor | None, head_mask: torch.Tensor | None = None
+        self,
+        src_ids: torch.Tensor,
+        src_mask: torch.Tensor | None,
+        head_mask: torch.Tensor | None = None,
+        selections: Selections | None = None,
     ) -> tuple[torch.Tensor, StackTrace]:
         x = self.dropout(self.positions(self.embed(src_ids)))  # (B, S, D)
-        return self.encoder(x, src_mask, head_mask)
+        return self.encoder(x, src_mask, head_mask, selection=(selections or {}).get("encoder"))
 
     def decode(
         self,
@@ -57,9 +61,11 @@ class Transformer(nn.Module):
         src_mask: torch.Tensor | None,
         decoder_head_mask: torch.Tensor | None = None,
         cross_head_mask: torch.Tensor | None = None,
+        selections: Selections | None = None,
     ) -> tuple[torch.Tensor, StackTrace, StackTrace]:
         x = self.dropout(self.positions(self.embed(tgt_ids)))  # (B, T, D)
-        self_trace, cross_trace = StackTrace.empty(), StackTrace.empty()
+        selections = selections or {}
+        self_trace, cross_trace = StackTrace.empty(selections.get("decoder")), StackTrace.empty(selections.get("cross"))
         self_trace.hidden_states.append(x)
         for i, block in enumerate(self.decoder_blocks):
             out = block(
@@ -82,10 +88,11 @@ class Transformer(nn.Module):
         encoder_head_mask: torch.Tensor | None = None,
         decoder_head_mask: torch.Tensor | None = None,
         cross_head_mask: torch.Tensor | None = None,
+        selections: Selections | None = None,
     ) -> ModelOutput:
-        memory, enc_trace = self.encode(src_ids, src_mask, encoder_head_mask)
+        memory, enc_trace = self.encode(src_ids, src_mask, encoder_head_mask, selections)
         logits, dec_trace, cross_trace = self.decode(
-            tgt_ids, memory, tgt_mask, src_mask, decoder_head_mask, cross_head_mask
+            tgt_ids, memory, tgt_mask, src_mask, decoder_head_mask, cross_head_mask, selections
         )
         return ModelOutput(logits, {"encoder": enc_trace, "decoder": dec_trace, "cross": cross_trace})
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from export.layers import LearnedPositions
-from export.models.common import Encoder, ModelOutput
+from export.models.common import Encoder, ModelOutput, Selections
 
 
 @dataclass
@@ -56,9 +56,10 @@ class ViT(nn.Module):
         pixel_values: torch.Tensor,  # (B, C, H, W) normalised
         patch_mask: torch.Tensor | None = None,  # (B, 1 + N) 1 attend, 0 hidden key
         head_mask: torch.Tensor | None = None,  # (layers, heads)
+        selections: Selections | None = None,
     ) -> ModelOutput:
         tokens = self.patch_embed(self.patchify(pixel_values))  # (B, N, D)
         cls = self.cls_token.expand(tokens.shape[0], -1, -1)  # (B, 1, D)
         x = self.positions(torch.cat([cls, tokens], dim=1))  # (B, 1 + N, D)
-        x, trace = self.encoder(x, patch_mask, head_mask)
+        x, trace = self.encoder(x, patch_mask, head_mask, selection=(selections or {}).get("encoder"))
         return ModelOutput(self.head(x[:, 0]), {"encoder": trace})  # logits (B, classes)

@@ -78,10 +78,13 @@ def feeds_for(ex: Exported, batch: int, length: int, seed: int = 0, head_masks: 
 
 
 def torch_outputs(ex: Exported, feeds: dict) -> dict[str, np.ndarray]:
-    """The PyTorch reference for the same feeds, under the contract's output names."""
+    """The PyTorch reference for the same feeds, under the contract's output names; the long
+    inputs not fed take the file's defaults."""
+    from export.long_inputs import default_inputs
     from export.onnx_export import ContractModule
 
     module = ContractModule(ex.model, attentions=True, internals=True).eval()
+    feeds = {**default_inputs(ex.metadata), **feeds}
     inputs = [torch.from_numpy(feeds[name]) for name in module.input_names()]
     with torch.no_grad():
         results = module(*inputs)

@@ -35,9 +35,10 @@ def ort_run(path, feeds: dict, head_masks: dict | None = None) -> dict[str, np.n
     """A session of our own; head masks default to ones as the contract says."""
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     feeds = dict(feeds)
-    for spec in session.get_overridable_initializers():
-        stack = spec.name.removeprefix("head_mask.")
-        feeds[spec.name] = (head_masks or {}).get(stack, np.ones(spec.shape, np.float32))
+    for spec in session.get_overridable_initializers():  # the long-input defaults stay the file's own
+        if spec.name.startswith("head_mask."):
+            feeds[spec.name] = (head_masks or {}).get(spec.name.removeprefix("head_mask."),
+                                                      np.ones(spec.shape, np.float32))
     names = [o.name for o in session.get_outputs()]
     return dict(zip(names, session.run(names, feeds), strict=True))
 

@@ -1,0 +1,70 @@
+"""Long inputs: what a graph returns of one layer's attention when the full map is too large to keep.
+
+ONNX Runtime computes every node of a graph on every run, whatever outputs are fetched, so a
+long-input path cannot be one more output beside the full attention. Instead each layer, right
+after its softmax, keeps only what the caller asked for (docs/onnx-contract.md, "Long inputs"):
+
+- `exact_rows`: the rows of the query positions `attention_rows.<stack>` lists, exactly;
+- `pooled_attention`: the attention mass from each block of b queries to each block of b keys,
+  b being the length of `attention_block.<stack>` (a shape, so that the graph's shapes stay
+  functions of its inputs' shapes, never of their values).
+
+Both are computed per layer, so that no layer's full probabilities outlive the layer. The
+functions take one layer's (B, H, T, S) probabilities; any exporter of a contract graph calls them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from explorer import contract
+
+
+@dataclass(frozen=True)
+class AttentionSelection:
+    """One stack's long-input inputs: the query positions whose rows to keep, (R,) int64, and a
+    tensor whose length is the pooling block size b."""
+
+    rows: torch.Tensor
+    block: torch.Tensor
+
+
+def exact_rows(probs: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """(B, H, T, S) -> (B, H, min(R, T), S): the rows of the first min(R, T) positions `rows` lists.
+    Cut to T so that the default, every position the model takes, gives every row of a shorter run."""
+    queries = probs.shape[-2]
+    return probs.index_select(-2, rows[: torch.sym_min(rows.shape[0], queries)])
+
+
+def pooled_attention(probs: torch.Tensor, block: torch.Tensor) -> torch.Tensor:
+    """(B, H, T, S) -> (B, H, ceil(T / b), ceil(S / b)) with b = len(block): cell (i, j) is the mean
+    over query block i's queries of their summed attention to key block j; its rows sum as the
+    attention rows do (1, or 0 for a query whose every key is hidden). The last blocks are partial
+    and divide by their real size."""
+    queries, keys = probs.shape[-2:]
+    # A block longer than an axis is that whole axis: padding it to b would cost b², not T·S.
+    query_block, key_block = torch.sym_min(block.shape[0], queries), torch.sym_min(block.shape[0], keys)
+    # Ceilings of positive numbers only: the ONNX exporter writes a SymInt's // as Div, which truncates.
+    query_blocks, key_blocks = (queries + query_block - 1) // query_block, (keys + key_block - 1) // key_block
+    padded = F.pad(probs, (0, key_blocks * key_block - keys, 0, query_blocks * query_block - queries))
+    blocks = padded.reshape(*probs.shape[:-2], query_blocks, query_block, key_blocks, key_block)
+    sums = blocks.sum(-1).sum(-2)  # the key axis first: the second sum reads a map b times smaller
+    starts = torch.arange(query_blocks, device=probs.device) * query_block
+    sizes = (queries - starts).clamp(max=query_block).to(probs.dtype)  # real queries per block
+    return sums / sizes[:, None]
+
+
+def default_inputs(metadata: contract.ModelMetadata) -> dict[str, np.ndarray]:
+    """The long inputs' defaults, which give the full attention as a file without them does: every
+    row of the query sequence's longest run, and one block as long as the key sequence's longest run."""
+    defaults = {}
+    for stack, spec in metadata.stacks.items():
+        queries, keys = metadata.max_positions.get(spec.queries), metadata.max_positions.get(spec.keys)
+        if queries and keys:
+            defaults[contract.attention_rows_input(stack)] = np.arange(queries, dtype=np.int64)
+            defaults[contract.attention_block_input(stack)] = np.zeros(keys, np.float32)
+    return defaults
