@@ -145,6 +145,7 @@ class ImageSpec:
     std: tuple[float, ...]
     class_token: bool = True
     resize: str = "stretch"  # "stretch" to size, or "center-crop" after resizing the short side
+    extra_tokens: tuple[str, ...] = ()  # learned tokens between [CLS] and the patches (DeiT's "[DIST]", registers)
 
     @property
     def grid(self) -> tuple[int, int]:

@@ -117,6 +117,9 @@ def _parse_image(data: Any) -> ImageSpec:
     resize = data.get("resize", "stretch")
     if resize not in ("stretch", "center-crop"):
         raise ContractError(f"{where}: 'resize' must be 'stretch' or 'center-crop', got {resize!r}")
+    extra = data.get("extra_tokens", [])
+    if not isinstance(extra, list) or not all(isinstance(name, str) and name for name in extra):
+        raise ContractError(f"{where}: 'extra_tokens' must be a list of token names, got {extra!r}")
     return ImageSpec(
         size=(size[0], size[1]),
         patch_size=patch,
@@ -125,6 +128,7 @@ def _parse_image(data: Any) -> ImageSpec:
         std=tuple(float(v) for v in std),
         class_token=bool(data.get("class_token", True)),
         resize=resize,
+        extra_tokens=tuple(extra),
     )
 
 

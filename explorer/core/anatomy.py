@@ -316,7 +316,8 @@ def patch_embedding_steps(
     names = meta.patch_embedding
     if names is None:
         raise LookupError("the model's metadata does not name its patch embedding initializers "
-                          "('patch_embedding'); export it again with attention-export")
+                          "('patch_embedding'): its exporter left them out, or the way its patches enter "
+                          "the first layer is not the contract's (a distillation or register token, a norm)")
     try:
         contract.check_initializers(meta, weights)
     except contract.ContractError as exc:

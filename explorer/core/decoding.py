@@ -30,7 +30,8 @@ def next_token_id(logits: np.ndarray) -> int:
 
 
 def finished(target: list[int], eos: int, max_len: int) -> bool:
-    return target[-1] == eos or len(target) >= max_len
+    """`target` from its start token has ended: with a written eos (BART's decoder starts from eos itself)."""
+    return (len(target) > 1 and target[-1] == eos) or len(target) >= max_len
 
 
 def seq2seq_feeds(src_ids: np.ndarray, src_mask: np.ndarray, target: list[int]) -> dict[str, np.ndarray]:

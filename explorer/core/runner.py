@@ -22,6 +22,7 @@ from explorer.core.model import LoadedModel, error_summary
 from explorer.core.result import RunResult, StackAttention
 from explorer.core.text import Encoded, TextEncoder
 from explorer.shared.feeds import complete_feeds
+from explorer.shared.images import special_tokens
 
 # Outputs stacked over layers carry the batch on axis 1: (layers, batch, ...); the rest on axis 0.
 _LAYER_FIRST = tuple(f"{name}." for name in ("attentions", "pooled_attentions", *contract.OPTIONAL_STACK_OUTPUTS))
@@ -223,7 +224,8 @@ class Runner:
 
 
 def patch_tokens(image: contract.ImageSpec) -> tuple[str, ...]:
-    """Names for a ViT's sequence: the class token, then patches row by row ("r0c1" = row 0, column 1)."""
+    """Names for a ViT's sequence: the class token and any extra tokens ("[DIST]", "[REG0]"), then
+    patches row by row ("r0c1" = row 0, column 1)."""
     rows, cols = image.grid
     patches = tuple(f"r{r}c{c}" for r in range(rows) for c in range(cols))
-    return (("[CLS]",) if image.class_token else ()) + patches
+    return special_tokens(image) + patches

@@ -17,6 +17,7 @@ from typing import Any
 import onnx
 
 from explorer import contract
+from explorer.shared.images import first_patch
 
 CONFIG = "config.json"
 TOKENIZER = "tokenizer.json"
@@ -34,6 +35,9 @@ _POSITIONS = ("max_position_embeddings", "n_positions")
 _OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert", "mpnet")
 _DECODER_TYPES = ("gpt2", "gpt_neo", "gptj", "gpt_bigcode", "openai-gpt")
 _SPECIAL_ROLES = ("cls", "sep", "mask", "pad", "unk", "bos", "eos")
+# The learned tokens before an image's patches where they are not ViT's one [CLS] (config.json does not
+# say); DINOv2's registers follow [CLS], as many as its num_register_tokens.
+_TOKENS_BEFORE_PATCHES = {"deit": ("[CLS]", "[DIST]"), "siglip_vision_model": ()}
 
 
 class FolderError(contract.ContractError):
@@ -116,7 +120,8 @@ def labels_from(config: dict) -> tuple[str, ...]:
 
 
 def image_spec(folder: Path, config: dict) -> contract.ImageSpec:
-    """Size and patches from config.json; resizing and normalisation from preprocessor_config.json."""
+    """Patches and the tokens before them from config.json; the size, resizing and normalisation from
+    preprocessor_config.json (the crop where it crops: DINOv2 sees 224 pixels, not its positions' 518)."""
     path = folder / PREPROCESSOR
     pre = read_json(path)
     if pre is None:
@@ -127,16 +132,26 @@ def image_spec(folder: Path, config: dict) -> contract.ImageSpec:
     normalize = pre.get("do_normalize", True)
     mean = pre.get("image_mean", [0.5] * channels) if normalize else [0.0] * channels
     std = pre.get("image_std", [0.5] * channels) if normalize else [1.0] * channels
-    crops = pre.get("do_center_crop", False) and pre.get("crop_size") is not None
+    crop = pre.get("crop_size") if pre.get("do_center_crop", False) else None
+    size = (side, side) if crop is None else _height_width(crop)
+    before = _TOKENS_BEFORE_PATCHES.get(config.get("model_type"), ("[CLS]",))
+    class_token = before[:1] == ("[CLS]",)
+    registers = tuple(f"[REG{i}]" for i in range(config.get("num_register_tokens") or 0))
     return contract.ImageSpec(
-        size=(side, side),
+        size=size,
         patch_size=patch,
         channels=channels,
         mean=tuple(float(v) for v in mean),
         std=tuple(float(v) for v in std),
-        class_token=True,
-        resize="center-crop" if crops else "stretch",
+        class_token=class_token,
+        resize="stretch" if crop is None else "center-crop",
+        extra_tokens=before[class_token:] + registers,
     )
+
+
+def _height_width(size: int | dict) -> tuple[int, int]:
+    """preprocessor_config.json's crop_size: one side, or {"height", "width"}."""
+    return (size, size) if isinstance(size, int) else (size["height"], size["width"])
 
 
 def folder_metadata(
@@ -166,7 +181,7 @@ def folder_metadata(
     if kind_spec.images:
         image = image_spec(folder, config)
         fields.update(image=image, labels=labels or labels_from(config))
-        fields["max_positions"] = {queries: 1 + image.num_patches}
+        fields["max_positions"] = {queries: first_patch(image) + image.num_patches}
     else:
         tokenizer = read_tokenizer(folder)
         special = special_tokens(folder, tokenizer, config)

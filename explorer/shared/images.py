@@ -4,7 +4,8 @@ Preprocessing: an RGB array of any size -> crop (for "center-crop") -> resize to
 size (area averaging when shrinking, bilinear when enlarging) ->
 [0, 1] -> (x - mean) / std per channel -> (1, C, H, W) float32, the model's `pixel_values`.
 
-Patches are numbered row-major; with a class token, token 0 is [CLS] and patch n is token n + 1.
+Patches are numbered row-major; patch n is token n + first_patch(spec), after [CLS] (where the
+model has one) and any extra tokens (DeiT's distillation token, DINOv2's registers).
 Pixel coordinates here are the model input's (after crop and resize); `source_to_input`
 maps a pixel of the original image there. numpy only: no Qt.
 """
@@ -86,8 +87,14 @@ def preprocess(image: np.ndarray, spec: ImageSpec) -> np.ndarray:
 # -- pixels <-> patches ---------------------------------------------------------------------
 
 
-def _offset(spec: ImageSpec) -> int:
-    return 1 if spec.class_token else 0
+def first_patch(spec: ImageSpec) -> int:
+    """The token index of patch 0: after [CLS] (where the model has one) and the spec's extra tokens."""
+    return int(spec.class_token) + len(spec.extra_tokens)
+
+
+def special_tokens(spec: ImageSpec) -> tuple[str, ...]:
+    """The names of the tokens before the patches: "[CLS]" where the model has one, then the extra tokens."""
+    return ("[CLS]",) * spec.class_token + spec.extra_tokens
 
 
 def pixel_to_token(y, x, spec: ImageSpec) -> np.ndarray:
@@ -97,12 +104,12 @@ def pixel_to_token(y, x, spec: ImageSpec) -> np.ndarray:
     inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
     row = np.floor_divide(y, spec.patch_size).astype(np.int64)
     col = np.floor_divide(x, spec.patch_size).astype(np.int64)
-    return np.where(inside, _offset(spec) + row * spec.grid[1] + col, -1)
+    return np.where(inside, first_patch(spec) + row * spec.grid[1] + col, -1)
 
 
 def token_to_patch(token, spec: ImageSpec) -> tuple[np.ndarray, np.ndarray]:
-    """(row, col) in the patch grid of each token; (-1, -1) for [CLS] and out-of-range tokens."""
-    patch = np.asarray(token) - _offset(spec)
+    """(row, col) in the patch grid of each token; (-1, -1) for [CLS], extra and out-of-range tokens."""
+    patch = np.asarray(token) - first_patch(spec)
     valid = (patch >= 0) & (patch < spec.num_patches)
     row, col = np.divmod(patch, spec.grid[1])
     return np.where(valid, row, -1), np.where(valid, col, -1)
@@ -160,12 +167,12 @@ def cropped_source(image: np.ndarray, spec: ImageSpec) -> np.ndarray:
 
 def patch_mask(hidden_patches, spec: ImageSpec) -> np.ndarray:
     """The model's `patch_mask` (1, tokens) int64: 1 everywhere but 0 at the hidden patches
-    (row-major patch numbers); [CLS] is never hidden."""
-    mask = np.ones((1, _offset(spec) + spec.num_patches), np.int64)
+    (row-major patch numbers); the tokens before the patches are never hidden."""
+    mask = np.ones((1, first_patch(spec) + spec.num_patches), np.int64)
     hidden = np.asarray(sorted(hidden_patches), np.int64)
     if hidden.size and (hidden.min() < 0 or hidden.max() >= spec.num_patches):
         raise ValueError(f"patch numbers must be in [0, {spec.num_patches}), got {hidden.tolist()}")
-    mask[0, _offset(spec) + hidden] = 0
+    mask[0, first_patch(spec) + hidden] = 0
     return mask
 
 

@@ -10,13 +10,22 @@ import torch
 
 from explorer import contract
 from explorer.shared.hf_folder import folder_metadata, token_embedding
-from export.hf.families import VIT_FEATURES
+from explorer.shared.images import first_patch
 from export.hf.folder import Checkpoint, load_model, read_checkpoint
+from export.hf.seq2seq import export_seq2seq
 from export.hf.wrapper import ContractWrapper
 from export.onnx_export import save_contract_model, to_onnx
 
 _EXAMPLE_BATCH, _EXAMPLE_LENGTH = 2, 6  # lengths of at least 2, so that no axis is specialised
 _EXAMPLE_PAST = 3  # a cached decoder is traced with this many past tokens
+
+
+def features_labels(checkpoint: Checkpoint) -> tuple[str, ...] | None:
+    """An image model without a classifier gives its pooled features as the file's "logits": the labels say so."""
+    vision = checkpoint.family.vision
+    if vision is None or checkpoint.class_name != vision.features:
+        return None
+    return tuple(f"feature {i}" for i in range(checkpoint.config["hidden_size"]))
 
 
 def example_inputs(checkpoint: Checkpoint, meta: contract.ModelMetadata) -> tuple[torch.Tensor, ...]:
@@ -25,7 +34,7 @@ def example_inputs(checkpoint: Checkpoint, meta: contract.ModelMetadata) -> tupl
     b = _EXAMPLE_BATCH
     if meta.image is not None:
         pixels = torch.randn(b, meta.image.channels, *meta.image.size)  # (B, C, H, W)
-        return pixels, torch.ones(b, 1 + meta.image.num_patches, dtype=torch.long), head_mask
+        return pixels, torch.ones(b, first_patch(meta.image) + meta.image.num_patches, dtype=torch.long), head_mask
     ids = torch.randint(0, checkpoint.config["vocab_size"], (b, _EXAMPLE_LENGTH))  # (B, T)
     if meta.kv_cache is None:
         return ids, torch.ones_like(ids), head_mask
@@ -74,20 +83,13 @@ def export_hf(folder: str | Path, out: str | Path, task: str | None = None,
     `progress` hears each stage's name as it starts (the app shows them while it imports)."""
     progress("reading the checkpoint")
     checkpoint = read_checkpoint(folder, task)
+    provenance = {"source": "huggingface", "path": str(checkpoint.folder.resolve()),
+                  "architecture": checkpoint.architecture, "config": checkpoint.model_type}
+    if len(contract.KIND_STACKS[checkpoint.kind]) > 1:  # an encoder–decoder's three stacks
+        return export_seq2seq(checkpoint, out, provenance, progress)
     # The metadata first: a missing tokenizer.json or preprocessor_config.json stops us before any work.
-    meta = folder_metadata(
-        checkpoint.folder,
-        checkpoint.kind,
-        checkpoint.config,
-        labels=(tuple(f"feature {i}" for i in range(checkpoint.config["hidden_size"]))
-                if checkpoint.class_name == VIT_FEATURES else None),
-        provenance={
-            "source": "huggingface",
-            "path": str(checkpoint.folder.resolve()),
-            "architecture": checkpoint.architecture,
-            "config": checkpoint.model_type,
-        },
-    )
+    meta = folder_metadata(checkpoint.folder, checkpoint.kind, checkpoint.config, labels=features_labels(checkpoint),
+                           provenance=provenance)
     progress("loading the weights")
     model = load_model(checkpoint)
     parameters = sum(p.numel() for p in model.parameters())  # tied weights once, as the app should count them
@@ -105,7 +107,7 @@ def export_hf(folder: str | Path, out: str | Path, task: str | None = None,
         meta = dataclasses.replace(meta, embedding=token_embedding(proto.graph, checkpoint.config["vocab_size"]),
                                    text_embedding=wrapper.text_embedding())
     else:
-        meta = dataclasses.replace(meta, patch_embedding=wrapper.patch_embedding())
+        meta = dataclasses.replace(meta, patch_embedding=wrapper.patch_embedding(meta.image))
     spec = meta.stacks[wrapper.stack]
     meta = dataclasses.replace(meta, stacks={wrapper.stack: wrapper.scored(spec)},
                                output_projection=wrapper.output_projection(spec.layers),

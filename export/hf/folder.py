@@ -10,7 +10,7 @@ from torch import nn
 
 from explorer.shared.hf_folder import CONFIG, read_json
 from export.hf.attention import ATTENTION, register_attention
-from export.hf.families import FAMILIES, REFUSED, UNDESCRIBED, VIT_FEATURES, Family
+from export.hf.families import FAMILIES, REFUSED, UNDESCRIBED, Family
 
 WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
 
@@ -58,7 +58,9 @@ def read_checkpoint(folder: str | Path, task: str | None = None) -> Checkpoint:
     kind = task or default_kind(FAMILIES[model_type], architecture)
     if kind not in kinds:
         raise ValueError(f"{folder / CONFIG}: a {model_type} checkpoint imports as {' or '.join(kinds)}, not {kind}")
-    class_name = VIT_FEATURES if architecture == VIT_FEATURES else kinds[kind]
+    vision = FAMILIES[model_type].vision
+    as_saved = () if vision is None else (vision.features, *vision.also)  # loaded as the architecture it is
+    class_name = architecture if architecture in as_saved else kinds[kind]
     return Checkpoint(folder, config, model_type, architecture, kind, class_name)
 
 

@@ -14,6 +14,7 @@ from explorer import contract
 from export.hf.attention import INTERNALS, AttentionRecord, Scoring
 from export.hf.families import Family, Norm
 from export.hf.head_mask import HeadMaskHooks
+from export.hf.vision import additive_key_mask, patch_embedding, pooled_features
 from export.onnx_export import initializer_name
 
 
@@ -78,6 +79,9 @@ class ContractWrapper(nn.Module):
         before_norm: list[torch.Tensor] = []
         hook = None if self.final_norm is None else self.final_norm.register_forward_pre_hook(
             lambda module, args: before_norm.append(args[0]))
+        vision = self.family.vision
+        if vision is not None and vision.additive_mask:
+            mask = additive_key_mask(mask)
         try:
             with HeadMaskHooks(self.w_o(head_mask.shape[0]), head_mask):
                 out = self.hf(**{source: inputs}, attention_mask=mask, output_attentions=True,
@@ -89,7 +93,7 @@ class ContractWrapper(nn.Module):
         if hasattr(out, "logits"):
             logits = out.logits  # (B, T, vocab) or (B, classes)
         elif self.spec.images:
-            logits = out.last_hidden_state[:, 0]  # (B, d_model): the [CLS] features
+            logits = pooled_features(out)  # (B, d_model)
         else:
             logits = out.last_hidden_state  # (B, T, d_model)
         hidden = [*out.hidden_states[:-1], *(before_norm or out.hidden_states[-1:])]
@@ -167,16 +171,9 @@ class ContractWrapper(nn.Module):
             norm=self._norm(self.family.final_norm, name), softcap=None if softcap is None else float(softcap),
         )
 
-    def patch_embedding(self) -> contract.PatchEmbedding:
-        """The graph's names of a ViT's patch embedding weights (transformers' ViTEmbeddings)."""
-        embeddings = self.hf.base_model.embeddings
-        projection = embeddings.patch_embeddings.projection  # Conv2d(C, D, kernel p, stride p): weight (D, C, p, p)
-        return contract.PatchEmbedding(
-            weight=initializer_name(self, projection.weight),
-            bias=None if projection.bias is None else initializer_name(self, projection.bias),
-            class_token=initializer_name(self, embeddings.cls_token),  # (1, 1, D)
-            positions=initializer_name(self, embeddings.position_embeddings),  # (1, 1 + N, D)
-        )
+    def patch_embedding(self, image: contract.ImageSpec) -> contract.PatchEmbedding | None:
+        """The graph's names of the patch embedding's weights, where the contract can say the way in."""
+        return patch_embedding(self, self.family.vision, image)
 
 
 def _first_position_row(positions: nn.Embedding) -> int:

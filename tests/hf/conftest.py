@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,3 +191,39 @@ def image_batch(batch: int, seed: int, patches: int = 16) -> tuple[np.ndarray, n
     for b in range(1, batch):
         mask[b, rng.choice(np.arange(1, 1 + patches), size=4, replace=False)] = 0
     return pixels, mask
+
+
+class Figures:
+    """Per family, the largest of each difference the tests measured, for the README's table (printed
+    with pytest -s when the module's families are done)."""
+
+    def __init__(self):
+        self.rows: dict[str, dict[str, float]] = {}
+
+    def add(self, name: str, what: str, value: float) -> None:
+        row = self.rows.setdefault(name, {})
+        row[what] = max(row.get(what, 0.0), float(value))
+
+    def report(self) -> None:
+        for name, row in self.rows.items():
+            print(name, {k: f"{v:.2g}" for k, v in row.items()})
+
+
+def imported_families(tmp_path_factory, save, figures: Figures, wrap):
+    """get(model_type) -> wrap(Imported), made once: the family's tiny checkpoint written by
+    `save(folder, model_type)` and imported with `attention-export hf` (its seconds into `figures`)."""
+    from export.hf import export_hf
+
+    done = {}
+
+    def get(name: str):
+        if name not in done:
+            folder = save(tmp_path_factory.mktemp(name), name)
+            started = time.perf_counter()
+            path = export_hf(folder, folder / "imported.onnx")
+            figures.add(name, "import seconds", time.perf_counter() - started)
+            session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            done[name] = wrap(Imported(name, folder, path, session))
+        return done[name]
+
+    return get

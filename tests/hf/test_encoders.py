@@ -6,12 +6,10 @@ window."""
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 import torch
 
@@ -19,16 +17,17 @@ from explorer import contract
 from explorer.core import anatomy
 from explorer.core.model import open_model
 from explorer.core.runner import Runner
-from export.hf import FAMILIES, export_hf, read_checkpoint
+from export.hf import FAMILIES, read_checkpoint
 
 from . import encoders
 from .app_checks import every_view_and_anatomy_tab_drawn
-from .conftest import Imported, text_batch
+from .conftest import Figures, Imported, imported_families, text_batch
 
 LENGTHS = [5, 11]  # both differ from the export example's length (6)
 TEXT = "the cat sat on the [MASK]"
 # family -> what the tests measured, for the README's table (printed with pytest -s)
-MEASURED: dict[str, dict[str, float]] = {}
+MEASURED = Figures()
+measured = MEASURED.add
 INTERNALS = [contract.stack_output(name, "encoder") for name in ("queries", "keys", "values")]
 
 
@@ -45,29 +44,12 @@ class Encoder:
         return self.imported.run(feeds)
 
 
-def measured(name: str, what: str, value: float) -> None:
-    row = MEASURED.setdefault(name, {})
-    row[what] = max(row.get(what, 0.0), float(value))
-
-
 @pytest.fixture(scope="module")
 def imported_encoders(tmp_path_factory):
     """imported_encoders(model_type) -> that family's tiny checkpoint, imported once for the module."""
-    done: dict[str, Encoder] = {}
-
-    def get(name: str) -> Encoder:
-        if name not in done:
-            folder = encoders.save(tmp_path_factory.mktemp(name), name)
-            started = time.perf_counter()
-            path = export_hf(folder, folder / "imported.onnx")
-            measured(name, "import seconds", time.perf_counter() - started)
-            session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-            done[name] = Encoder(Imported(name, folder, path, session), encoders.reference(folder, name))
-        return done[name]
-
-    yield get
-    for name, row in MEASURED.items():
-        print(name, {k: f"{v:.2g}" for k, v in row.items()})
+    yield imported_families(tmp_path_factory, encoders.save, MEASURED,
+                            lambda imported: Encoder(imported, encoders.reference(imported.folder, imported.name)))
+    MEASURED.report()
 
 
 @pytest.fixture(params=list(encoders.FAMILIES))

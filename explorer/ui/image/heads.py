@@ -6,6 +6,7 @@ head's pattern shows whatever its scale. Click a tile to choose that head.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -27,10 +28,8 @@ def compose(picture: np.ndarray, head_maps: np.ndarray, spec: ImageSpec, columns
     lut = heatmap().getLookupTable(nPts=256, alpha=False)
     factor = maps.input_factor(spec, TILE)
     big = maps.upsample(picture, factor)
-    big_spec = ImageSpec(
-        size=(spec.size[0] * factor, spec.size[1] * factor), patch_size=spec.patch_size * factor,
-        channels=spec.channels, mean=spec.mean, std=spec.std, class_token=spec.class_token,
-    )
+    big_spec = dataclasses.replace(spec, size=(spec.size[0] * factor, spec.size[1] * factor),
+                                   patch_size=spec.patch_size * factor)
     blended = np.stack([maps.blend(big, values, big_spec, lut, OPACITY) for values in head_maps])  # (H, h, w, 3)
     return maps.tiles(blended, columns, GAP)
 

@@ -15,6 +15,7 @@ import numpy as np
 from explorer.contract import ImageSpec
 from explorer.core.result import StackAttention
 from explorer.core.state.selection import FROM
+from explorer.shared.images import first_patch
 from explorer.shared.rollout import rollout
 
 ATTENTION = "attention"
@@ -36,8 +37,8 @@ class MapChoice:
 
 
 def patch_slice(spec: ImageSpec) -> slice:
-    """The patch tokens' part of a sequence: all but [CLS]."""
-    return slice(1 if spec.class_token else 0, None)
+    """The patch tokens' part of a sequence: all but [CLS] and the extra tokens."""
+    return slice(first_patch(spec), None)
 
 
 def token_matrix(stack: StackAttention, choice: MapChoice) -> np.ndarray:

@@ -100,14 +100,14 @@ class ImagePage(QWidget):
         open_button.clicked.connect(self.open_dialog)
         paste_button = QPushButton("Paste")
         paste_button.clicked.connect(self.paste)
-        cls_button = QPushButton("[CLS]")
-        cls_button.setToolTip("Show where the class token looks")
-        cls_button.clicked.connect(lambda: self.selection.set_token(0, FROM))
+        self.cls_button = QPushButton("[CLS]")  # hidden for a model without a class token (SigLIP)
+        self.cls_button.setToolTip("Show where the class token looks")
+        self.cls_button.clicked.connect(lambda: self.selection.set_token(0, FROM))
         self.clear_hidden = QPushButton("Show all patches")
         self.clear_hidden.clicked.connect(lambda: self.set_hidden(frozenset()))
 
         top = QHBoxLayout()
-        for widget in (open_button, paste_button, LayerBox(selection), HeadBox(selection), cls_button):
+        for widget in (open_button, paste_button, LayerBox(selection), HeadBox(selection), self.cls_button):
             top.addWidget(widget)
         top.addStretch(1)
         top.addWidget(self.clear_hidden)
@@ -268,6 +268,7 @@ class ImagePage(QWidget):
         new_image = self._drawn is None or self._drawn.picture is not run.picture
         self._drawn, self._rollouts = run, {}
         self._show_parts(True)
+        self.cls_button.setVisible(self.spec.class_token)
         if new_image:
             self._draw_picture()
         self.overlay.set_hidden(run.hidden)
