@@ -8,12 +8,18 @@ from pathlib import Path
 
 def every_view_and_anatomy_tab_drawn(qtbot, window, path: Path, text: str):
     """Open `path`, run `text`, draw every view and every anatomy tab; the workspace."""
-    from explorer.ui.anatomy import AnatomyPanel
-
     assert window.open_path(path, text)
     workspace = window.workspace
     workspace.run_now()
     assert workspace.result is not None, workspace.state_message.text()
+    views_and_anatomy_drawn(qtbot, workspace)
+    return workspace
+
+
+def views_and_anatomy_drawn(qtbot, workspace, check_panel=lambda panel: None) -> None:
+    """Draw every view and every anatomy tab of the workspace's result; `check_panel(panel)` then."""
+    from explorer.ui.anatomy import AnatomyPanel
+
     for name, view in workspace.views.views.items():
         workspace.views.show_view(name)
         image = view.grab()
@@ -28,6 +34,6 @@ def every_view_and_anatomy_tab_drawn(qtbot, window, path: Path, text: str):
         if not any(name.startswith("queries.") for name in outputs):
             panel.show_tab(panel.one_head)
             assert "no queries" in panel.one_head.summary.text()
+        check_panel(panel)
     finally:
         panel.shutdown()
-    return workspace

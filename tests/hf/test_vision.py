@@ -21,6 +21,7 @@ from explorer.shared.images import preprocess
 from export.hf import FAMILIES, export_hf
 
 from . import vision
+from .app_checks import views_and_anatomy_drawn
 from .conftest import VIT_LABELS, Figures, Imported, imported_families
 
 ATTENTIONS, HIDDEN = contract.attention_output("encoder"), contract.stack_output("hidden_states", "encoder")
@@ -145,8 +146,6 @@ def test_the_app_core_names_the_tokens_and_rebuilds_the_way_in_where_the_file_na
 def test_the_window_runs_an_image_and_draws_every_view_and_anatomy_tab(qtbot, window, tower, tmp_path):
     from PySide6.QtGui import QColor, QImage
 
-    from explorer.ui.anatomy import AnatomyPanel
-
     picture = QImage(40, 30, QImage.Format.Format_RGB888)
     picture.fill(QColor(200, 120, 40))
     picture.save(str(tmp_path / "picture.png"))
@@ -157,20 +156,13 @@ def test_the_window_runs_an_image_and_draws_every_view_and_anatomy_tab(qtbot, wi
     result = workspace.result
     assert result.logits.shape == (len(tower.imported.metadata.labels),)
     assert result.stacks["encoder"].query_tokens[: len(tower.tiny.before_patches)] == tower.tiny.before_patches
-    for name, view in workspace.views.views.items():
-        workspace.views.show_view(name)
-        assert not view.grab().isNull(), name
-    panel = AnatomyPanel(workspace)
-    qtbot.addWidget(panel)
-    panel.show()
-    try:
-        for index in range(panel.tabs.count()):
-            panel.show_tab(panel.tabs.widget(index))
+
+    def embedding_tab_says_what_it_can(panel) -> None:
         panel.show_tab(panel.embeddings)
         shown = panel.embeddings.summary.text()
         assert ("cannot be shown" in shown) == (not tower.tiny.patch_embedding), shown
-    finally:
-        panel.shutdown()
+
+    views_and_anatomy_drawn(qtbot, workspace, embedding_tab_says_what_it_can)
 
 
 def test_a_dinov2_cropped_to_fewer_pixels_than_its_positions_interpolates_them_and_names_no_way_in(tmp_path):
