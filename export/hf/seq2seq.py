@@ -34,7 +34,8 @@ from explorer.shared.hf_folder import (
 from export.hf.attention import INTERNALS, AttentionRecord
 from export.hf.folder import Checkpoint, load_model
 from export.hf.head_mask import HeadMaskHooks
-from export.onnx_export import initializer_name, save_contract_model, to_onnx
+from export.hf.wrapper import output_projection
+from export.onnx_export import save_contract_model, to_onnx
 
 GENERATION_CONFIG = "generation_config.json"  # where newer checkpoints keep decoder_start_token_id
 _EXAMPLE_BATCH, _EXAMPLE_SOURCE, _EXAMPLE_TARGET = 2, 7, 5  # lengths unlike each other and every size
@@ -100,13 +101,7 @@ class Seq2SeqWrapper(nn.Module):
         return specs
 
     def output_projection(self, specs: dict[str, contract.StackSpec]) -> dict[str, contract.OutputProjection]:
-        projections = {}
-        for stack, spec in specs.items():
-            modules = self.w_o(stack, spec.layers)
-            projections[stack] = contract.OutputProjection(
-                weight=tuple(initializer_name(self, m.weight) for m in modules),
-                bias=tuple(initializer_name(self, m.bias) for m in modules if m.bias is not None))
-        return projections
+        return {stack: output_projection(self, self.w_o(stack, spec.layers)) for stack, spec in specs.items()}
 
 
 def target_tokens(checkpoint: Checkpoint, tokenizer_json: str) -> dict[str, str]:

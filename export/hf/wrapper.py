@@ -143,13 +143,7 @@ class ContractWrapper(nn.Module):
         return {self.spec.sequences[0][0]: recipe}
 
     def output_projection(self, layers: int) -> dict[str, contract.OutputProjection]:
-        """Each layer's W_O, by the graph's names: a Linear (D, H*hd), or GPT-2's Conv1D (H*hd, D)."""
-        modules = self.w_o(layers)
-        return {self.stack: contract.OutputProjection(
-            weight=tuple(initializer_name(self, m.weight) for m in modules),
-            bias=tuple(initializer_name(self, m.bias) for m in modules if m.bias is not None),
-            transposed=type(modules[0]).__name__ == "Conv1D",
-        )}
+        return {self.stack: output_projection(self, self.w_o(layers))}
 
     def unembedding(self, graph: onnx.GraphProto) -> contract.Unembedding | None:
         """A causal LM's final norm and output embedding, by the graph's names (GPT-2: ln_f, and
@@ -181,3 +175,13 @@ def _first_position_row(positions: nn.Embedding) -> int:
     if hasattr(positions, "offset"):
         return positions.offset
     return 0 if positions.padding_idx is None else positions.padding_idx + 1
+
+
+def output_projection(wrapper: nn.Module, modules: list[nn.Module]) -> contract.OutputProjection:
+    """Each layer's W_O (`modules`, in layer order) by the graph's names of `wrapper`'s parameters:
+    a Linear (D, H*hd), or GPT-2's Conv1D (H*hd, D)."""
+    return contract.OutputProjection(
+        weight=tuple(initializer_name(wrapper, m.weight) for m in modules),
+        bias=tuple(initializer_name(wrapper, m.bias) for m in modules if m.bias is not None),
+        transposed=type(modules[0]).__name__ == "Conv1D",
+    )
