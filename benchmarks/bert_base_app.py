@@ -38,14 +38,15 @@ WORDS = ("the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog", 
          "the", "mat", "and", "watched", "birds", "fly")
 
 
-def make_checkpoint(folder: Path) -> None:
-    """What save_pretrained writes for a BERT-base masked LM with random weights."""
+def make_checkpoint(folder: Path, **config_fields) -> None:
+    """What save_pretrained writes for a BERT-base masked LM with random weights (`config_fields`
+    override BertConfig's defaults)."""
     import torch
     from transformers import BertConfig, BertForMaskedLM, PreTrainedTokenizerFast
 
     from export.tokenizer import BERT_SPECIAL, character_wordpiece
 
-    config = BertConfig()  # bert-base: 12 layers, 12 heads, hidden 768, 512 positions
+    config = BertConfig(**config_fields)  # bert-base: 12 layers, 12 heads, hidden 768, 512 positions
     torch.manual_seed(0)
     BertForMaskedLM(config).save_pretrained(folder)
     tokenizer = character_wordpiece(config.vocab_size)
