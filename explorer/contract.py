@@ -13,6 +13,8 @@ from collections.abc import Container
 from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any
 
+from .contract_audio import INPUT_FEATURES, AudioSpec, audio_position_names  # noqa: F401
+from .contract_cache import CACHE_PARTS, KVCache, past_input, present_output  # noqa: F401
 from .contract_long_inputs import attention_block_input, attention_rows_input, pooled_attention_output  # noqa: F401
 
 CONTRACT_VERSION = 1
@@ -45,6 +47,11 @@ class KindSpec:
         """An image model: its one sequence is [CLS] + patches of `pixel_values`, not text."""
         return self.sequences[0][0] == PIXEL_VALUES
 
+    @property
+    def audio(self) -> bool:
+        """A speech model: its first sequence is the encoder's positions over `input_features`."""
+        return self.sequences[0][0] == INPUT_FEATURES
+
 
 _TEXT = ((INPUT_IDS, ATTENTION_MASK),)
 KIND_SPECS: dict[str, KindSpec] = {
@@ -54,6 +61,12 @@ KIND_SPECS: dict[str, KindSpec] = {
     "seq2seq": KindSpec(
         {"encoder": (SRC_IDS, SRC_IDS), "decoder": (TGT_IDS, TGT_IDS), "cross": (TGT_IDS, SRC_IDS)},
         ((SRC_IDS, SRC_MASK), (TGT_IDS, TGT_MASK)), causal=("decoder",), special_tokens=("bos", "eos"),
+    ),
+    # Whisper: the encoder hears log-mel frames (contract_audio); the sequence has no mask input.
+    "speech-seq2seq": KindSpec(
+        {"encoder": (INPUT_FEATURES, INPUT_FEATURES), "decoder": (TGT_IDS, TGT_IDS),
+         "cross": (TGT_IDS, INPUT_FEATURES)},
+        ((INPUT_FEATURES, ""), (TGT_IDS, TGT_MASK)), causal=("decoder",), special_tokens=("bos", "eos"),
     ),
     "vit-classifier": KindSpec({"encoder": (PIXEL_VALUES, PIXEL_VALUES)}, ((PIXEL_VALUES, PATCH_MASK),)),
 }
@@ -84,20 +97,6 @@ def stack_output(name: str, stack: str) -> str:
     if name not in OPTIONAL_STACK_OUTPUTS:
         raise ValueError(f"unknown stack output {name!r}; expected one of {OPTIONAL_STACK_OUTPUTS}")
     return f"{name}.{stack}"
-
-
-def past_input(layer: int, part: str) -> str:
-    """Input ``[batch, kv_heads, past, head_dim]``: the keys ("key") or values ("value") of a decoder
-    layer for the tokens before, as the previous step's `present_output` gave them."""
-    return f"past_key_values.{layer}.{part}"
-
-
-def present_output(layer: int, part: str) -> str:
-    """Output ``[batch, kv_heads, past + seq, head_dim]``: the past and this run's keys or values."""
-    return f"present.{layer}.{part}"
-
-
-CACHE_PARTS = ("key", "value")
 
 
 class ContractError(ValueError):
@@ -227,34 +226,6 @@ class Unembedding:
 
 
 @dataclass(frozen=True)
-class KVCache:
-    """A decoder's key-value cache (Hugging Face's and Optimum's layout): per layer, inputs
-    `past_input(l, "key" | "value")` and outputs `present_output(l, ...)`. Fed a past of P tokens,
-    the ids are only the new tokens: they take positions P, P + 1, ..., the mask covers the P + T
-    keys, and the attention rows are the new queries over all P + T keys. A run on a whole sequence
-    feeds a past of length 0 (the file's default for batch 1)."""
-
-    stack: str  # the causal stack whose keys and values are cached
-    layers: int
-    heads: int  # key/value heads: fewer than the query heads where the model groups queries
-    head_dim: int
-
-    def past_inputs(self) -> list[str]:
-        return [past_input(layer, part) for layer in range(self.layers) for part in CACHE_PARTS]
-
-    def present_outputs(self) -> list[str]:
-        return [present_output(layer, part) for layer in range(self.layers) for part in CACHE_PARTS]
-
-    def shape(self, batch: int, length: int) -> tuple[int, int, int, int]:
-        return batch, self.heads, length, self.head_dim
-
-    def next_past(self, outputs: dict) -> dict:
-        """The next step's past: this run's presents (`outputs`, by name) under the past inputs' names."""
-        pairs = zip(self.past_inputs(), self.present_outputs(), strict=True)
-        return {past: outputs[present] for past, present in pairs}
-
-
-@dataclass(frozen=True)
 class Figure:
     """One figure the model reached, as a person reads it ("masked-token top-1: 34.0 % (unigram
     baseline 5.6 %)"): written by whoever measured it, shown by the app as it stands."""
@@ -288,6 +259,7 @@ class ModelMetadata:
     special_tokens: dict[str, str] = field(default_factory=dict)  # role -> token text
     labels: tuple[str, ...] = ()
     image: ImageSpec | None = None
+    audio: AudioSpec | None = None  # speech-seq2seq: how the encoder hears a recording
     name: str = ""
     description: str = ""  # one line on what the model shows (the welcome page, the model panel)
     sample_text: str = ""  # what the app first runs a text model on: an input that shows what it does
@@ -309,7 +281,7 @@ class ModelMetadata:
     def input_names(self) -> list[str]:
         """The inputs every file of this kind has (and a cache's); ``head_mask.<stack>`` inputs are optional."""
         cache = self.kv_cache.past_inputs() if self.kv_cache else []
-        return [name for pair in self.sequence_inputs for name in pair] + cache
+        return [name for pair in self.sequence_inputs for name in pair if name] + cache  # "": no mask input
 
     def head_mask_inputs(self) -> list[str]:
         return [head_mask_input(s) for s in self.stacks]

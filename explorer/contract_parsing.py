@@ -12,6 +12,7 @@ from typing import Any
 
 from explorer.contract import (
     CONTRACT_VERSION,
+    INPUT_FEATURES,
     KIND_SPECS,
     KINDS,
     METADATA_KEY,
@@ -27,6 +28,14 @@ from explorer.contract import (
     TextEmbedding,
     Unembedding,
 )
+from explorer.contract_audio import audio_spec_from
+
+
+def _parse_audio(data: Any) -> Any:
+    try:
+        return audio_spec_from(data)
+    except ValueError as exc:
+        raise ContractError(f"metadata: {exc}") from None
 
 
 def _require(data: dict, key: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -313,13 +322,14 @@ def parse_metadata(text: str | None) -> ModelMetadata:
         raise ContractError(f"metadata: a {kind} model has stacks {sorted(expected)}, the file names {sorted(stacks)}")
     stacks = {name: stacks[name] for name in spec.stacks}  # the contract's order, not the JSON's
 
-    image = None
+    image = audio = None
     tokenizer = target_tokenizer = None
     if spec.images:
         if "image" not in data:
             raise ContractError("metadata: a vit-classifier needs an 'image' spec")
         image = _parse_image(data["image"])
     else:
+        audio = _parse_audio(data.get("audio")) if spec.audio else None
         if "tokenizer" not in data:
             raise ContractError(f"metadata: a {kind} model needs its 'tokenizer'")
         tokenizer = _check_tokenizer(data["tokenizer"], "tokenizer")
@@ -356,7 +366,7 @@ def parse_metadata(text: str | None) -> ModelMetadata:
         if image is None:
             raise ContractError(f"metadata: 'patch_embedding' belongs to a vit-classifier, not a {kind} model")
         patch_embedding = _parse_patch_embedding(data["patch_embedding"], image)
-    text_inputs = () if image is not None else tuple(ids for ids, _ in spec.sequences)
+    text_inputs = () if image is not None else tuple(ids for ids, _ in spec.sequences if ids != INPUT_FEATURES)
     text_embedding = _parse_text_embedding(data.get("text_embedding") or {}, text_inputs)
     output_projection = _parse_output_projection(data.get("output_projection") or {}, stacks)
 
@@ -370,6 +380,7 @@ def parse_metadata(text: str | None) -> ModelMetadata:
         special_tokens=dict(special),
         labels=tuple(labels),
         image=image,
+        audio=audio,
         name=str(data.get("name", "")),
         description=str(data.get("description", "")),
         sample_text=str(data.get("sample_text", "")),

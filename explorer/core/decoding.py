@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 # A run of the graph: feeds in, every output asked for by name out.
 RunGraph = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+RunTarget = Callable[[list[int]], dict[str, np.ndarray]]  # the target so far -> the graph's outputs
 
 
 def next_token_id(logits: np.ndarray) -> int:
@@ -55,10 +56,15 @@ def greedy_decode(
     `src_mask` (S,) hides source keys where 0; default all ones."""
     src = np.asarray(src_ids, np.int64)  # (S,)
     mask = np.ones_like(src) if src_mask is None else np.asarray(src_mask, np.int64)  # (S,)
+    return decode_greedily(lambda target: run_graph(seq2seq_feeds(src, mask, target)), bos, eos, max_len)
+
+
+def decode_greedily(run_on: RunTarget, bos: int, eos: int, max_len: int) -> list[int]:
+    """Target ids from `bos`, each the most likely after the ones before (`run_on(target)` gives the
+    graph's outputs for the target so far), until `eos` or `max_len` tokens."""
     target = [bos]
     while not finished(target, eos, max_len):
-        outputs = run_graph(seq2seq_feeds(src, mask, target))
-        target.append(next_token_id(outputs[contract.LOGITS][0]))  # logits (1, T, vocab)
+        target.append(next_token_id(run_on(target)[contract.LOGITS][0]))  # logits (1, T, vocab)
     return target
 
 
@@ -144,10 +150,14 @@ class GreedyDecoder(Stepper):
         """Choose one more token; None when decoding is already done."""
         if self.done:
             return None
-        result = self.runner.run_target(self.source, self.source_mask, self.target, self.head_masks)
+        result = self.run_on(self.target)
         self.target.append(next_token_id(result.logits))  # logits (T, vocab)
         self.steps.append(result)
         return result
+
+    def run_on(self, target: list[int]) -> RunResult:
+        """The whole run on the source and `target`, which chooses the token after it."""
+        return self.runner.run_target(self.source, self.source_mask, target, self.head_masks)
 
     def tokens(self) -> list[str]:
         return [self.runner.encoders[contract.TGT_IDS].id_to_token(i) for i in self.target]

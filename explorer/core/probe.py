@@ -96,7 +96,12 @@ def _probe_feeds(runner: Runner) -> tuple[dict[str, np.ndarray], dict[str, int]]
                  contract.PATCH_MASK: np.ones((1, tokens), np.int64)}
         return feeds, {contract.PIXEL_VALUES: tokens}
     feeds, lengths = {}, {}
+    if meta.audio is not None:  # a recording of silence: the encoder's fixed frames
+        feeds[contract.INPUT_FEATURES] = np.zeros((1, meta.audio.mel_bins, meta.audio.frames), np.float32)
+        lengths[contract.INPUT_FEATURES] = meta.audio.positions
     for ids_input, mask_input in meta.sequence_inputs:
+        if ids_input in feeds:
+            continue
         ids = runner.encoders[ids_input].encode(PROBE_TEXT).ids[:PROBE_LENGTH] if ids_input in runner.encoders else ()
         ids = (tuple(ids) + (0, 0))[:PROBE_LENGTH]
         feeds[ids_input] = np.asarray(ids, np.int64)[None, :]

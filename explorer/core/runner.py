@@ -40,6 +40,8 @@ class Runner:
         self.encoders: dict[str, TextEncoder] = {}
         if not self.kind.takes_images:
             for ids_input, _ in meta.sequence_inputs:
+                if ids_input == contract.INPUT_FEATURES:
+                    continue  # a recording's frames, not text
                 tokenizer = meta.tokenizer_for(ids_input)
                 if tokenizer is not None:
                     self.encoders[ids_input] = TextEncoder(tokenizer, meta.max_positions.get(ids_input))
@@ -158,6 +160,34 @@ class Runner:
             for name, stack in result.stacks.items()
         }
         return dataclasses.replace(result, stacks=stacks, room=room_left)
+
+    # -- recordings ---------------------------------------------------------------------------
+    def speech_feeds(self, features: np.ndarray, target_ids: list[int] | tuple[int, ...]) -> dict[str, np.ndarray]:
+        """A speech model's feeds: `features` (1, mel_bins, frames) as prepared by explorer.core.audio,
+        and the target so far."""
+        tgt = np.asarray(target_ids, np.int64)[None, :]  # (1, T)
+        return {contract.INPUT_FEATURES: features.astype(np.float32, copy=False), contract.TGT_IDS: tgt,
+                contract.TGT_MASK: np.ones_like(tgt)}
+
+    def run_speech(
+        self,
+        features: np.ndarray,
+        target_ids: list[int] | tuple[int, ...],
+        head_masks: dict[str, np.ndarray] | None = None,
+    ) -> RunResult:
+        """One run of a speech model on a recording's features and a target (so far): every stack and the logits."""
+        audio = self.model.meta.audio
+        if audio is None:
+            raise RunError("This model does not take recordings.")
+        expected = (1, audio.mel_bins, audio.frames)
+        if features.shape != expected:
+            raise RunError(f"The recording must be prepared to {expected} (batch, mel bins, frames), "
+                           f"not {features.shape}.")
+        target_encoder = self._encoder(contract.TGT_IDS)
+        target = tuple(target_encoder.id_to_token(i) for i in target_ids)
+        outputs = self.run_graph(self.speech_feeds(features, target_ids), head_masks)
+        tokens = {contract.INPUT_FEATURES: contract.audio_position_names(audio), contract.TGT_IDS: target}
+        return self._result(self.batch_item(outputs), tokens, {contract.TGT_IDS: tuple(target_ids)}, ())
 
     # -- images -------------------------------------------------------------------------------
     def run_pixels(

@@ -149,6 +149,21 @@ def image_spec(folder: Path, config: dict) -> contract.ImageSpec:
     )
 
 
+def audio_spec(folder: Path, config: dict) -> contract.AudioSpec:
+    """How Whisper's encoder hears a recording: the STFT and mel bins from preprocessor_config.json, the
+    frames from config.json (two per encoder position, whatever chunk_length the extractor was saved with)."""
+    path = folder / PREPROCESSOR
+    pre = read_json(path)
+    if pre is None:
+        raise FolderError(f"{path} is missing: a speech model needs its feature extractor's settings")
+    if pre.get("feature_extractor_type", "WhisperFeatureExtractor") != "WhisperFeatureExtractor":
+        raise FolderError(f"{path}: the app computes Whisper's log-mel features, not {pre['feature_extractor_type']}'s")
+    positions = config_value(config, ("max_source_positions",), "encoder positions", folder)
+    return contract.AudioSpec(sampling_rate=pre.get("sampling_rate", 16000), n_fft=pre.get("n_fft", 400),
+                              hop_length=pre.get("hop_length", 160), mel_bins=pre.get("feature_size", 80),
+                              frames=2 * positions)
+
+
 def _height_width(size: int | dict) -> tuple[int, int]:
     """preprocessor_config.json's crop_size: one side, or {"height", "width"}."""
     return (size, size) if isinstance(size, int) else (size["height"], size["width"])

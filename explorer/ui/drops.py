@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QUrl
 
+from explorer.core import audio
 from explorer.ui.image_file import image_suffixes
 
 
@@ -18,7 +19,7 @@ def onnx_paths(urls: list[QUrl]) -> list[Path]:
 CHECKPOINT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
 
 
-def refused_drop(urls: list[QUrl], takes_images: bool, model_name: str | None) -> str:
+def refused_drop(urls: list[QUrl], takes_images: bool, takes_audio: bool, model_name: str | None) -> str:
     """Why the window will not take these dragged files: a sentence for the status bar."""
     files = [Path(u.toLocalFile()) for u in urls if u.isLocalFile()]
     if not files:
@@ -30,6 +31,9 @@ def refused_drop(urls: list[QUrl], takes_images: bool, model_name: str | None) -
     if path.suffix.lower().lstrip(".") in image_suffixes() and not takes_images:
         reads = f"the open model ({model_name}) reads text" if model_name else "no model is open"
         return f"{path.name} is an image and {reads}: open an image model (a vit-classifier .onnx) first."
+    if path.suffix.lower().lstrip(".") in audio.SUFFIXES and not takes_audio:
+        reads = f"the open model ({model_name}) does not listen" if model_name else "no model is open"
+        return f"{path.name} is a recording and {reads}: open a speech model (an imported Whisper .onnx) first."
     return f"{path.name} is not an ONNX model: Attention Explorer opens .onnx files (and images on an image model)."
 
 

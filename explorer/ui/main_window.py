@@ -57,7 +57,8 @@ SHORTCUTS = """<table>
 <tr><td><b>Ctrl+R</b></td><td>Reset heads: keep every head again</td></tr>
 <tr><td><b>Ctrl+Right / Ctrl+Left / Ctrl+End</b></td><td>Seq2seq: next step / back / run to the end</td></tr>
 <tr><td><b>Alt-click a patch, or drag</b></td><td>Image page: hide patches as keys</td></tr>
-<tr><td><b>Ctrl+V, Ctrl+Shift+O</b></td><td>Image page: paste an image / open images</td></tr>
+<tr><td><b>Ctrl+V, Ctrl+Shift+O</b></td><td>Image page: paste an image / open images (a speech model:
+open a recording)</td></tr>
 <tr><td><b>Up / Down</b></td><td>Head view: focus the previous / next token</td></tr>
 <tr><td><b>Esc</b></td><td>Head view: clear the focused token; while importing: cancel the import</td></tr>
 <tr><td><b>Arrow keys</b></td><td>Model view: move through layers and heads</td></tr>
@@ -240,33 +241,36 @@ class MainWindow(QMainWindow):
             self._pending_images = images
             self._status_message(f"{images[0].name} is taken once {self.state.opening_path.name} is open.")
         else:
-            self.workspace.open_images(images)  # the image page reads them, or says why it cannot
+            self.workspace.open_files(images)  # the image or audio page reads them, or says why it cannot
 
     def _image_files(self, urls: list[QUrl]) -> list[Path]:
         """The dropped files an image model's page would read: any local file but a model, while an
         image model is open or a model is opening (what it takes is known once it is open)."""
-        return dropped_images(urls) if self._takes_images() or self.state.opening_path is not None else []
+        return dropped_images(urls) if self._takes_files() or self.state.opening_path is not None else []
 
     def _take_pending_images(self, model: LoadedModel) -> None:
         images, self._pending_images = self._pending_images, []
         if not images:
             return
-        if self._takes_images():
-            self.workspace.open_images(images)
+        if self._takes_files():
+            self.workspace.open_files(images)
         else:
             # In the bar above the workspace, which stays until the next open: the status bar's
             # message gives way to the first run's.
             self.show_message(" ".join((*model.notices, f"{images[0].name} was not used: {model.name} reads text, "
-                                        "not images.")))
+                                        "not images or recordings.")))
 
     def _refuse_drop(self, urls: list[QUrl]) -> None:
         """Say in the status bar, while the files are dragged over the window, why it will not take them."""
         name = self.model.name if self.model is not None else None
-        self._status_message(refused_drop(urls, self._takes_images(), name))
+        kind = self.state.kind
+        self._status_message(refused_drop(urls, kind is not None and kind.takes_images,
+                                          kind is not None and kind.takes_audio, name))
 
-    def _takes_images(self) -> bool:
-        """Whether dropped files other than models go to an image model's page."""
-        return self.state.kind is not None and self.state.kind.takes_images
+    def _takes_files(self) -> bool:
+        """Whether dropped files other than models go to the open model's image or audio page."""
+        kind = self.state.kind
+        return kind is not None and (kind.takes_images or kind.takes_audio)
 
     # -- provider -------------------------------------------------------------------------------
     def set_provider(self, provider: str) -> None:

@@ -31,6 +31,7 @@ from explorer.ui.token_strip import TokenStrip
 from explorer.ui.view_tabs import ViewTabs
 
 if TYPE_CHECKING:
+    from explorer.ui.audio import AudioPage
     from explorer.ui.image import ImagePage
 
 DEBOUNCE_MS = 200  # typing pause before a re-run
@@ -109,6 +110,9 @@ class Workspace(QWidget):
         layout.addWidget(self.next_tokens)
         layout.addWidget(self.notice)
         layout.addLayout(self._strip_box)
+        self._audio_box = QVBoxLayout()  # a speech model's recording, above the views
+        layout.addLayout(self._audio_box)
+        self._audio_page: AudioPage | None = None  # built when first needed
         self._image_page: ImagePage | None = None  # built when first needed, at the left of the split
         self._image_split = QSplitter()
         self._image_split.addWidget(self._view_pages)
@@ -158,6 +162,20 @@ class Workspace(QWidget):
             self._image_page = page
         return self._image_page
 
+    @property
+    def audio_page(self) -> AudioPage:
+        """A speech model's waveform, spectrogram and attention over time, above the views; built the
+        first time a speech model opens."""
+        if self._audio_page is None:
+            from explorer.ui.audio import AudioPage
+
+            page = AudioPage(self.state)
+            page.message_changed.connect(self.message_changed)
+            page.setVisible(False)
+            self._audio_box.addWidget(page)
+            self._audio_page = page
+        return self._audio_page
+
     # -- the model ---------------------------------------------------------------------------
     def set_model(self, model: LoadedModel, text: str | None = None) -> None:
         """Show `model` and run it (see AppState.set_model)."""
@@ -168,7 +186,7 @@ class Workspace(QWidget):
         kind = self.state.kind
         self.outcome.clear()
         self._build_strips(model)
-        self.text_box.setVisible(not kind.takes_images)
+        self.text_box.setVisible(not (kind.takes_images or kind.takes_audio))
         self.text_box.setPlaceholderText(kind.placeholder)
         self._put_text(self.state.text)
         self.output_label.setVisible(kind.shows_output)
@@ -177,12 +195,17 @@ class Workspace(QWidget):
         if kind.takes_images or self._image_page is not None:
             self.image_page.setVisible(kind.takes_images)
             self.image_page.reset()
+        if kind.takes_audio or self._audio_page is not None:
+            self.audio_page.setVisible(kind.takes_audio)
+            self.audio_page.reset()
         if kind.takes_images:
             samples = sample_images()
             if samples:
                 self.image_page.set_samples(samples)  # runs the first
             else:
                 self._show_state(kind.empty_hint)
+        elif kind.takes_audio:
+            self._show_state(kind.empty_hint)
 
     def _build_strips(self, model: LoadedModel) -> None:
         for strip in self.strips.values():
@@ -195,6 +218,8 @@ class Workspace(QWidget):
             return  # image patches: the views name them; no strip of 65 patch labels
         sequences = model.meta.sequence_inputs
         for ids_input, _ in sequences:
+            if ids_input == contract.INPUT_FEATURES:
+                continue  # a recording's positions: the audio page draws them along its time axis
             strip = TokenStrip(_SEQUENCE_TITLES.get(ids_input, "") if len(sequences) > 1 else "")
             strip.token_clicked.connect(lambda index, name=ids_input: self.focus_token(name, index))
             strip.chosen_toggled.connect(lambda index, name=ids_input: self.focus_token(name, index, add=True))
@@ -245,6 +270,12 @@ class Workspace(QWidget):
     def run_image(self, path: Path) -> None:
         """Run an image model on the image file at `path`."""
         self.open_images([path])
+
+    def open_files(self, paths: list[Path]) -> bool:
+        """Files other than models, dropped or opened: the open model's image or audio page runs them."""
+        if self.state.kind is not None and self.state.kind.takes_audio:
+            return self.audio_page.open_files(paths)
+        return self.open_images(paths)
 
     def open_images(self, paths: list[Path]) -> bool:
         """Image files dropped, pasted or opened: the image page runs them, or says why it cannot."""

@@ -83,9 +83,9 @@ def _rotary_decoder(prefix: str, norm: Norm = _LLAMA_NORM, **fields) -> Family:
     return Family({"decoder-lm": f"{prefix}ForCausalLM"}, _SELF_ATTN_W_O, final_norm=norm, **fields)
 
 
-def _encoder_decoder(model_class: str) -> Family:
+def _encoder_decoder(model_class: str, kind: str = "seq2seq") -> Family:
     """BART's layout: encoder.layers and decoder.layers, each attention's W_O out_proj."""
-    return Family({"seq2seq": model_class}, "encoder.layers.{}.self_attn.out_proj",
+    return Family({kind: model_class}, "encoder.layers.{}.self_attn.out_proj",
                   stack_output_projections={"decoder": "decoder.layers.{}.self_attn.out_proj",
                                             "cross": "decoder.layers.{}.encoder_attn.out_proj"})
 
@@ -183,6 +183,8 @@ FAMILIES: dict[str, Family] = {
     "mbart": _encoder_decoder("MBartForConditionalGeneration"),
     # As Marian, pre-norm layers and a LayerNorm after each stack.
     "pegasus": _encoder_decoder("PegasusForConditionalGeneration"),
+    # As mBART, the encoder hearing log-mel frames through two convolutions (the second of stride 2).
+    "whisper": _encoder_decoder("WhisperForConditionalGeneration", "speech-seq2seq"),
 }
 # Families refused with a reason of their own; any other model_type gets UNDESCRIBED.
 REFUSED: dict[str, str] = {

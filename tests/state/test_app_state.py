@@ -59,7 +59,8 @@ def bert_state(bert_path) -> tuple[AppState, Recorder]:
 def test_kinds_are_described_once_for_every_contract_kind():
     assert set(KINDS) == set(contract.KINDS)
     assert [k for k in contract.KINDS if kind_of(k).takes_images] == ["vit-classifier"]
-    assert [k for k in contract.KINDS if kind_of(k).steps] == ["decoder-lm", "seq2seq"]
+    assert [k for k in contract.KINDS if kind_of(k).takes_audio] == ["speech-seq2seq"]
+    assert [k for k in contract.KINDS if kind_of(k).steps] == ["decoder-lm", "seq2seq", "speech-seq2seq"]
 
 
 def test_opening_runs_the_text_and_draws_what_onnx_runtime_returns(bert_state, bert_path):

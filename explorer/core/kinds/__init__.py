@@ -12,11 +12,12 @@ from __future__ import annotations
 from explorer import contract
 from explorer.core.kinds.base import Kind
 from explorer.core.kinds.seq2seq import Seq2Seq
+from explorer.core.kinds.speech import SpeechToText
 from explorer.core.kinds.text import DecoderLanguageModel, Encoder, MaskedLanguageModel
 from explorer.core.kinds.vit import ImageClassifier
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (
-    MaskedLanguageModel(), Encoder(), DecoderLanguageModel(), Seq2Seq(), ImageClassifier(),
+    MaskedLanguageModel(), Encoder(), DecoderLanguageModel(), Seq2Seq(), SpeechToText(), ImageClassifier(),
 )}
 
 

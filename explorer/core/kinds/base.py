@@ -29,6 +29,7 @@ class Kind:
     name: str = ""  # the contract's kind
     title: str = ""  # what a person calls it: "masked language model"
     takes_images = False  # fed pixels (a picture and hidden patches), not text
+    takes_audio = False  # fed a recording (its log-mel frames), not text
     steps = False  # decodes step by step (Next / Back / Run to end)
     shows_output = False  # a one-line answer above the views (a translation, a class)
     predicts_next = False  # a decoder LM: the next token's distribution, at the end or any token
@@ -50,6 +51,10 @@ class Kind:
         ids_input = self.spec.sequences[0][0]
         encoded, attention_mask = runner.encode(ids_input, text, edits)
         return runner.run_sequences({ids_input: encoded}, {ids_input: attention_mask}, head_masks)
+
+    def waits(self, inputs: Inputs) -> bool:
+        """Whether there is nothing to run yet: an image model without a picture, say."""
+        return False
 
     def prepare(self, runner: Runner, inputs: Inputs) -> np.ndarray | None:
         """What the model is fed besides text, made once per input: an image model's pixel values."""

@@ -23,6 +23,9 @@ class ImageClassifier(Kind):
     def run_text(self, runner, text, head_masks, edits):
         raise RunError("This is an image model: drop an image on the window to run it.")
 
+    def waits(self, inputs):
+        return inputs.picture is None
+
     def prepare(self, runner, inputs):
         """The picture as the model's image spec says: (1, C, H, W) pixel values."""
         if inputs.picture is None:

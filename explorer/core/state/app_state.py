@@ -28,7 +28,7 @@ from explorer.core.result import RunResult
 from explorer.core.runner import Runner
 from explorer.core.state.events import Event
 from explorer.core.state.jobs import ImmediateLane, Lane, LaneFactory, execute
-from explorer.core.state.runs import Inputs, Picture, Run
+from explorer.core.state.runs import Inputs, Picture, Run, Sound
 from explorer.core.state.selection import FROM, TO, Selection
 from explorer.core.text import EmptyTextError
 
@@ -73,6 +73,7 @@ class AppState:
         self.edits: dict[str, TokenEdits] = {}  # per ids input, of `text`
         self.picture: Picture | None = None
         self.hidden: frozenset[int] = frozenset()  # patches of `picture` hidden as keys
+        self.sound: Sound | None = None  # a speech model's recording
         self.requested: Inputs | None = None  # the newest inputs a run was asked for
         self.run: Run | None = None  # the newest run drawn
         self.shown: RunResult | None = None  # what the views draw: the run's result or a decoding step's
@@ -139,14 +140,13 @@ class AppState:
             text = model.meta.sample_text or kind.sample_text  # a fresh start, or another kind's text would not fit
         self.model, self.runner, self.kind = model, runner or Runner(model), kind
         self.text = self.text if text is None else text
-        self.edits, self.picture, self.hidden = {}, None, frozenset()
+        self.edits, self.picture, self.hidden, self.sound = {}, None, frozenset(), None
         self.requested = self.run = self.shown = self.decoder = self._baseline = None
         self.selection.set_stacks({})
         with self.selection.heads_changed.blocked():  # the run below follows; none for the reset masks
             self.selection.set_head_masks(HeadMasks(model.meta.stacks))
         self.model_changed.emit(model)
-        if not kind.takes_images:
-            self.request_run()
+        self.request_run()  # nothing yet where the kind waits for a picture or a recording
 
     # -- the inputs ---------------------------------------------------------------------------
     def set_text(self, text: str) -> None:
@@ -170,6 +170,11 @@ class AppState:
         self.picture, self.hidden = picture, frozenset()
         self.run_now() if now else self.request_run()
 
+    def set_sound(self, sound: Sound, now: bool = False) -> None:
+        """Run a speech model on a new recording (`now`: on this thread, drawn before returning)."""
+        self.sound = sound
+        self.run_now() if now else self.request_run()
+
     def set_hidden(self, hidden: frozenset[int]) -> None:
         """Hide these patches of the picture (as keys, patch_mask 0) and run again."""
         hidden = frozenset(hidden)
@@ -181,7 +186,7 @@ class AppState:
     def inputs(self) -> Inputs:
         masks = self.selection.head_masks
         return Inputs(self.text, dict(self.edits), self.picture, self.hidden,
-                      masks.feeds() if masks is not None else None)
+                      masks.feeds() if masks is not None else None, self.sound)
 
     # -- running ------------------------------------------------------------------------------
     def request_run(self) -> None:
@@ -199,23 +204,23 @@ class AppState:
     def run_job(self):
         """The run of the inputs as they stand, compared with the kind's baseline, as a function the
         worker calls (it touches no state); None with nothing to run. Its Run goes to show_run."""
-        if self.runner is None or (self.kind.takes_images and self.picture is None):
+        if self.runner is None or self.kind.waits(self.inputs()):
             return None
         runner, kind, inputs = self.runner, self.kind, self.inputs()
         before = kind.before(inputs)
         known = self._baseline[1] if self._baseline and self._baseline[0] == before.key else None
-        last = self.run  # its picture's pixel values are made once, not at every hidden patch
-        same_picture = last is not None and inputs.picture is not None and last.picture is inputs.picture
-        pixels = last.pixel_values if same_picture else None
+        last = self.run  # a picture's pixel values are made once, not at every hidden patch
+        same_media = last is not None and inputs.media is not None and last.inputs.media is inputs.media
+        made = last.prepared if same_media else None
         self.requested = inputs
 
         def job() -> Run:
-            pixel_values = pixels if pixels is not None else kind.prepare(runner, inputs)
-            result = kind.run(runner, inputs, pixel_values)
+            prepared = made if made is not None else kind.prepare(runner, inputs)
+            result = kind.run(runner, inputs, prepared)
             altered = before.key != inputs.key
-            baseline = (known or kind.run(runner, before, pixel_values)) if altered else result
+            baseline = (known or kind.run(runner, before, prepared)) if altered else result
             outcome = kind.outcome(runner, inputs, result, baseline if altered else None)
-            return Run(inputs, result, baseline, outcome, pixel_values)
+            return Run(inputs, result, baseline, outcome, prepared)
 
         return job
 

@@ -1,7 +1,7 @@
 """What a run is fed and what it gave, as plain values the state model keeps and the widgets draw.
 
 `Inputs` is everything a person set for one run (text and its token edits, or a picture and its
-hidden patches, and the head masks). `Run` is one finished run: its inputs, the model's result,
+hidden patches, or a recording, and the head masks). `Run` is one finished run: its inputs, the model's result,
 the baseline it is compared with (the kind says what "before" means) and the kind's readout of
 both (`Outcome`), all computed off the GUI thread.
 """
@@ -29,6 +29,21 @@ class Picture:
     path: Path | None = None  # None for a pasted image
 
 
+@dataclass(frozen=True, eq=False)
+class Sound:
+    """One decoded recording: a name to show, its float32 mono samples and their rate per second. Two
+    sounds are the same only when they are the same object (as pictures)."""
+
+    name: str
+    samples: np.ndarray
+    rate: int
+    path: Path | None = None
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / self.rate
+
+
 @dataclass(frozen=True)
 class Inputs:
     """What one run is fed, besides the model."""
@@ -38,6 +53,12 @@ class Inputs:
     picture: Picture | None = None
     hidden: frozenset[int] = frozenset()  # patch numbers hidden as keys
     head_masks: Mapping[str, np.ndarray] | None = None  # per stack (layers, heads); None: every head kept
+    sound: Sound | None = None  # a speech model's recording
+
+    @property
+    def media(self) -> Picture | Sound | None:
+        """The picture or recording the run is fed, where the kind takes one."""
+        return self.picture if self.picture is not None else self.sound
 
     def head_mask_feeds(self) -> dict[str, np.ndarray] | None:
         """The head masks as the runner takes them (a dict per stack), or None with every head kept."""
@@ -49,7 +70,7 @@ class Inputs:
         edits = tuple(sorted((name, e.hidden, e.masked) for name, e in self.edits.items() if e))
         heads = None if self.head_masks is None else tuple(
             (name, mask.tobytes()) for name, mask in sorted(self.head_masks.items()))
-        return self.text, edits, id(self.picture), self.hidden, heads
+        return self.text, edits, id(self.media), self.hidden, heads
 
 
 @dataclass(frozen=True)
@@ -73,7 +94,18 @@ class Run:
     result: RunResult
     baseline: RunResult  # the same input as the kind's "before" (every head kept...); `result` when unaltered
     outcome: Outcome = Outcome()
-    pixel_values: np.ndarray | None = None  # (1, C, H, W): what an image model was fed
+    # What the kind's prepare made of the picture or recording: the model's pixel_values (1, C, H, W)
+    # or input_features (1, mel_bins, frames).
+    prepared: np.ndarray | None = None
+
+    @property
+    def pixel_values(self) -> np.ndarray | None:
+        """(1, C, H, W): what an image model was fed."""
+        return self.prepared if self.picture is not None else None
+
+    @property
+    def sound(self) -> Sound | None:
+        return self.inputs.sound
 
     @property
     def altered(self) -> bool:

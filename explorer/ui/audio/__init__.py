@@ -1,0 +1,5 @@
+"""A speech model's recording: waveform, spectrogram and attention along its time axis."""
+
+from explorer.ui.audio.page import AudioPage
+
+__all__ = ["AudioPage"]
