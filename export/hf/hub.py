@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
-DESCRIPTIONS = ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                "preprocessor_config.json"]
+DESCRIPTIONS = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+                "special_tokens_map.json", "preprocessor_config.json"]
 SAFETENSORS = ["model.safetensors", "model.safetensors.index.json", "model-*-of-*.safetensors"]
 PICKLES = ["pytorch_model.bin", "pytorch_model.bin.index.json", "pytorch_model-*-of-*.bin"]  # older checkpoints
 

@@ -65,6 +65,7 @@ def test_every_stacks_attention_and_the_logits_equal_transformers_eager(whisper,
         np.testing.assert_allclose(got.sum(-1), 1.0, atol=1e-5)
         MEASURED.add("whisper", stack, np.abs(got - attentions[stack]).max())
     np.testing.assert_allclose(out[contract.LOGITS], logits, atol=1e-3, rtol=0)
+    MEASURED.add("whisper", "logits", np.abs(out[contract.LOGITS] - logits).max())
     upper = np.triu_indices(target, 1)
     assert np.all(out[contract.attention_output("decoder")][..., upper[0], upper[1]] == 0.0)  # causal
 
