@@ -78,8 +78,10 @@ class AudioPage(QWidget):
         self.wave_plot = self.plots.addPlot(row=0, col=0)
         self.mel_plot = self.plots.addPlot(row=1, col=0)
         self.attention_plot = self.plots.addPlot(row=2, col=0)
-        for plot, label in ((self.wave_plot, "wave"), (self.mel_plot, "mel bin"), (self.attention_plot, "attention")):
+        for plot, label in ((self.wave_plot, "wave"), (self.mel_plot, "mel"), (self.attention_plot, "attention")):
             plot.setLabel("left", label)
+            plot.getAxis("left").enableAutoSIPrefix(False)
+            plot.getAxis("left").setWidth(64)  # the three time axes line up
             plot.setMouseEnabled(x=True, y=False)
             plot.hideButtons()
         for plot in (self.wave_plot, self.mel_plot):
