@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from explorer import contract
+
 UNTRAINED_KINDS = ("bert", "transformer", "vit", "gpt")
 
 
@@ -90,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", help="what save_pretrained wrote (config.json, weights, tokenizer.json), or a hub "
                    "id ORG/NAME that is no folder here: downloaded where the network is")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--task", choices=("encoder", "bert-mlm", "vit-classifier", "decoder-lm", "seq2seq"),
+    p.add_argument("--task", choices=contract.KINDS,
                    help="the contract kind; default: what the checkpoint's architecture is")
     p.set_defaults(func=_cmd_hf)
 

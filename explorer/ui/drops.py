@@ -37,6 +37,12 @@ def refused_drop(urls: list[QUrl], takes_images: bool, takes_audio: bool, model_
     return f"{path.name} is not an ONNX model: Attention Explorer opens .onnx files (and images on an image model)."
 
 
+def unused_drop(path: Path, model_name: str) -> str:
+    """Why a file dropped while a model opened was not used: the model turned out to read text."""
+    what = "recordings" if path.suffix.lower().lstrip(".") in audio.SUFFIXES else "images"
+    return f"{path.name} was not used: {model_name} reads text, not {what}."
+
+
 def dropped_images(urls: list[QUrl]) -> list[Path]:
     """The dropped local files an image model's page would read: any but models and checkpoints
     (the page says why a file is not an image it can read)."""

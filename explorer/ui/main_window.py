@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from explorer.core import assets
 from explorer.core.model import LoadedModel, cuda_available
 from explorer.core.state.app_state import AppState
-from explorer.ui.drops import dropped_images, onnx_paths, refused_drop
+from explorer.ui.drops import dropped_images, onnx_paths, refused_drop, unused_drop
 from explorer.ui.import_hf import HfImporter
 from explorer.ui.model_panel import ModelPanel
 from explorer.ui.recents import MAX_RECENT, RecentFiles, default_settings
@@ -257,8 +257,7 @@ class MainWindow(QMainWindow):
         else:
             # In the bar above the workspace, which stays until the next open: the status bar's
             # message gives way to the first run's.
-            self.show_message(" ".join((*model.notices, f"{images[0].name} was not used: {model.name} reads text, "
-                                        "not images or recordings.")))
+            self.show_message(" ".join((*model.notices, unused_drop(images[0], model.name))))
 
     def _refuse_drop(self, urls: list[QUrl]) -> None:
         """Say in the status bar, while the files are dragged over the window, why it will not take them."""
