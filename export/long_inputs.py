@@ -23,6 +23,11 @@ import torch.nn.functional as F
 
 from explorer import contract
 
+# Tracing examples: lengths no other example axis has, and a block that ends partial; the most rows
+# and the longest block the graph's dynamic axes allow.
+EXAMPLE_ROWS, EXAMPLE_BLOCK = 10, 4
+MAX_SELECTION = 1 << 20
+
 
 @dataclass(frozen=True)
 class AttentionSelection:

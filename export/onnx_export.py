@@ -31,8 +31,6 @@ EMBEDDING_INITIALIZER = "model.embed.weight"
 
 # Export examples: lengths of at least 2 so that no axis is specialised to 0 or 1.
 _EXAMPLE_BATCH = 2
-_EXAMPLE_ROWS, _EXAMPLE_BLOCK = 10, 4  # lengths no other example axis has; blocks that end partial
-_MAX_SELECTION = 1 << 20  # rows and block lengths: no model of ours takes more positions
 
 
 class ContractModule(nn.Module):
@@ -96,8 +94,8 @@ def example_inputs(model: nn.Module) -> tuple[torch.Tensor, ...]:
     config = model.config
     specs = model_kind.stack_specs(config).values()
     head_masks = tuple(torch.ones(spec.layers, spec.heads) for spec in specs)
-    rows = tuple(torch.arange(_EXAMPLE_ROWS) for _ in specs)
-    blocks = tuple(torch.zeros(_EXAMPLE_BLOCK) for _ in specs)
+    rows = tuple(torch.arange(long_inputs.EXAMPLE_ROWS) for _ in specs)
+    blocks = tuple(torch.zeros(long_inputs.EXAMPLE_BLOCK) for _ in specs)
     past = model_kind.example_past(config, _EXAMPLE_BATCH) if model_kind.kv_cache(config) else ()
     return model_kind.example_sequences(config, _EXAMPLE_BATCH) + head_masks + rows + blocks + past
 
@@ -106,8 +104,9 @@ def dynamic_shapes(model: nn.Module) -> tuple:
     model_kind = kinds.for_model(model)
     batch = torch.export.Dim("batch", min=1, max=4096)
     fixed_head_masks = tuple(None for _ in model_kind.spec.stacks)
-    rows = tuple({0: torch.export.Dim(f"rows_{s}", min=1, max=_MAX_SELECTION)} for s in model_kind.spec.stacks)
-    blocks = tuple({0: torch.export.Dim(f"block_{s}", min=1, max=_MAX_SELECTION)} for s in model_kind.spec.stacks)
+    most = long_inputs.MAX_SELECTION
+    rows = tuple({0: torch.export.Dim(f"rows_{s}", min=1, max=most)} for s in model_kind.spec.stacks)
+    blocks = tuple({0: torch.export.Dim(f"block_{s}", min=1, max=most)} for s in model_kind.spec.stacks)
     cache = model_kind.kv_cache(model.config)
     past = tuple({0: batch, 2: torch.export.Dim.AUTO} for _ in (cache.past_inputs() if cache else ()))
     return model_kind.dynamic_sequences(model.config, batch) + fixed_head_masks + rows + blocks + past

@@ -1,7 +1,9 @@
 """transformers' eager attention with a record of what each call saw.
 
 `recorded_eager_attention` keeps each call's query, key and value and how it scored them, for the
-file's step-by-step outputs. Registered under its own name, so a model loaded with
+file's step-by-step outputs, and, for a long input, only the rows and pooled map the caller asked
+for of its probabilities (export/long_inputs.py), made inside the call so that no layer's full
+map outlives its layer. Registered under its own name, so a model loaded with
 attn_implementation=ATTENTION runs it in every layer. Head masks are not applied here but on W_O's
 input (head_mask.py), which also covers the families whose attention code is their own."""
 
@@ -11,6 +13,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from export.long_inputs import AttentionSelection, exact_rows, pooled_attention
 
 INTERNALS = ("queries", "keys", "values")  # the contract's step-by-step outputs, per attention call
 ATTENTION = "attention_explorer_eager"  # our name for eager attention with a record
@@ -27,16 +31,24 @@ class Scoring:
 
 class AttentionRecord:
     """What one forward's attention calls saw: each call's query, key and value (after any rotary
-    positions, one per query head) and how it scored them, in the order the layers run."""
+    positions, one per query head) and how it scored them, in the order the layers run; with a
+    `selection`, each call's selected rows and pooled map of its probabilities."""
 
-    def __init__(self):
+    def __init__(self, selection: AttentionSelection | None = None):
         self.seen: dict[str, list[torch.Tensor]] = {name: [] for name in INTERNALS}
         self.scoring: list[Scoring] = []
+        self.selection = selection
+        self.rows: list[torch.Tensor] = []  # (B, H, rows, S) per call
+        self.pooled: list[torch.Tensor] = []  # (B, H, T / b, S / b) per call
 
-    def add(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, scoring: Scoring) -> None:
+    def add(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, probs: torch.Tensor,
+            scoring: Scoring) -> None:
         for name, tensor in zip(self.seen, (query, key, value), strict=True):
             self.seen[name].append(tensor)  # (B, H, T, hd)
         self.scoring.append(scoring)
+        if self.selection is not None:
+            self.rows.append(exact_rows(probs, self.selection.rows))
+            self.pooled.append(pooled_attention(probs, self.selection.block))
 
     def stacked(self, name: str) -> torch.Tensor:
         return torch.stack(self.seen[name])  # (L, B, H, T, hd)
@@ -74,7 +86,7 @@ def recorded_eager_attention(
     probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)  # (B, H, T, S); masked keys 0
     if attention_record is not None:
         scoring = Scoring(float(scaling), None if softcap is None else float(softcap), sliding_window)
-        attention_record.add(query, key, value, scoring)
+        attention_record.add(query, key, value, probs, scoring)
     out = torch.matmul(probs, value).transpose(1, 2).contiguous()  # (B, T, H, hs)
     return out, probs
 

@@ -6,11 +6,13 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
+import onnx
 import torch
 
 from explorer import contract
 from explorer.shared.hf_folder import folder_metadata, token_embedding
 from explorer.shared.images import first_patch
+from export import long_inputs
 from export.hf.folder import Checkpoint, load_model, read_checkpoint
 from export.hf.seq2seq import export_seq2seq
 from export.hf.wrapper import ContractWrapper
@@ -28,6 +30,13 @@ def features_labels(checkpoint: Checkpoint) -> tuple[str, ...] | None:
     return tuple(f"feature {i}" for i in range(checkpoint.config["hidden_size"]))
 
 
+def takes_long_inputs(checkpoint: Checkpoint, meta: contract.ModelMetadata) -> bool:
+    """Whether the file takes the contract's long inputs: a text model whose longest input is known
+    (their defaults are every row of it) and whose attention our function computes. An image's
+    patches are few and fixed."""
+    return meta.image is None and bool(long_inputs.default_inputs(meta)) and not checkpoint.family.own_attention
+
+
 def example_inputs(checkpoint: Checkpoint, meta: contract.ModelMetadata) -> tuple[torch.Tensor, ...]:
     spec = meta.stacks[contract.KIND_STACKS[checkpoint.kind][0]]
     head_mask = torch.ones(spec.layers, spec.heads)
@@ -36,23 +45,30 @@ def example_inputs(checkpoint: Checkpoint, meta: contract.ModelMetadata) -> tupl
         pixels = torch.randn(b, meta.image.channels, *meta.image.size)  # (B, C, H, W)
         return pixels, torch.ones(b, first_patch(meta.image) + meta.image.num_patches, dtype=torch.long), head_mask
     ids = torch.randint(0, checkpoint.config["vocab_size"], (b, _EXAMPLE_LENGTH))  # (B, T)
+    long = takes_long_inputs(checkpoint, meta)
+    selection = (torch.arange(long_inputs.EXAMPLE_ROWS), torch.zeros(long_inputs.EXAMPLE_BLOCK)) if long else ()
     if meta.kv_cache is None:
-        return ids, torch.ones_like(ids), head_mask
+        return ids, torch.ones_like(ids), head_mask, *selection
     past = tuple(torch.randn(meta.kv_cache.shape(b, _EXAMPLE_PAST)) for _ in meta.kv_cache.past_inputs())
-    return ids, torch.ones(b, _EXAMPLE_PAST + _EXAMPLE_LENGTH, dtype=torch.long), head_mask, *past
+    return ids, torch.ones(b, _EXAMPLE_PAST + _EXAMPLE_LENGTH, dtype=torch.long), head_mask, *past, *selection
 
 
-def dynamic_shapes(meta: contract.ModelMetadata) -> tuple:
+def dynamic_shapes(checkpoint: Checkpoint, meta: contract.ModelMetadata) -> tuple:
+    """The inputs' dynamic axes; forward takes a cache's past and the long inputs as *rest: one entry."""
     batch = torch.export.Dim("batch", min=1, max=4096)
     if meta.image is not None:
         return {0: batch}, {0: batch}, None
+    selection = ()
+    if takes_long_inputs(checkpoint, meta):
+        selection = ({0: torch.export.Dim("rows", min=1, max=long_inputs.MAX_SELECTION)},
+                     {0: torch.export.Dim("block", min=1, max=long_inputs.MAX_SELECTION)})
     if meta.kv_cache is not None:  # the mask covers past + new tokens, a sum torch.export infers by itself
         auto = torch.export.Dim.AUTO
         past = tuple({0: batch, 2: auto} for _ in meta.kv_cache.past_inputs())
-        return {0: batch, 1: auto}, {0: batch, 1: auto}, None, past  # forward's *past: one entry
+        return {0: batch, 1: auto}, {0: batch, 1: auto}, None, (*past, *selection)
     longest = next(iter(meta.max_positions.values()), 4096)
     seq = torch.export.Dim("seq", min=2, max=longest)
-    return {0: batch, 1: seq}, {0: batch, 1: seq}, None
+    return {0: batch, 1: seq}, {0: batch, 1: seq}, None, *((selection,) if selection else ())
 
 
 def kv_cache(meta: contract.ModelMetadata) -> contract.KVCache | None:
@@ -77,6 +93,17 @@ def with_cached_heads(meta: contract.ModelMetadata, model: torch.nn.Module) -> c
     return dataclasses.replace(meta, stacks={name: spec})
 
 
+def batch_from_the_ids(proto: onnx.ModelProto, cache: contract.KVCache) -> None:
+    """Read the batch size off input_ids wherever the graph reads it off a past: torch.export gives
+    equal dimensions one symbol and may read it off any input that has it, but a past left out takes
+    its default, empty and of batch 1, whatever the batch."""
+    pasts = set(cache.past_inputs())
+    for node in proto.graph.node:
+        axes = {a.name: a.i for a in node.attribute}
+        if node.op_type == "Shape" and node.input[0] in pasts and (axes.get("start"), axes.get("end")) == (0, 1):
+            node.input[0] = contract.INPUT_IDS
+
+
 def export_hf(folder: str | Path, out: str | Path, task: str | None = None,
               progress: Callable[[str], None] = lambda stage: None) -> Path:
     """Import the checkpoint in `folder` as the contract file `out`; `task` overrides the kind.
@@ -97,10 +124,13 @@ def export_hf(folder: str | Path, out: str | Path, task: str | None = None,
     if kv_cache(meta) is not None:
         meta = with_cached_heads(meta, model)
     meta = dataclasses.replace(meta, kv_cache=kv_cache(meta))
-    wrapper = ContractWrapper(model, checkpoint.kind, checkpoint.family, meta.kv_cache).eval()
+    wrapper = ContractWrapper(model, checkpoint.kind, checkpoint.family, meta.kv_cache,
+                              long_inputs=takes_long_inputs(checkpoint, meta)).eval()
     example = example_inputs(checkpoint, meta)
     progress("tracing")
-    proto = to_onnx(wrapper, example, dynamic_shapes(meta))
+    proto = to_onnx(wrapper, example, dynamic_shapes(checkpoint, meta))
+    if meta.kv_cache is not None:
+        batch_from_the_ids(proto, meta.kv_cache)
     with torch.no_grad():
         wrapper(*example)  # once more outside the tracer, which keeps no record of how each layer scored
     if meta.image is None:

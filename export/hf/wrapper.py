@@ -15,6 +15,7 @@ from export.hf.attention import INTERNALS, AttentionRecord, Scoring
 from export.hf.families import Family, Norm
 from export.hf.head_mask import HeadMaskHooks
 from export.hf.vision import additive_key_mask, patch_embedding, pooled_features
+from export.long_inputs import AttentionSelection
 from export.onnx_export import initializer_name
 
 
@@ -24,7 +25,8 @@ class ContractWrapper(nn.Module):
     attention goes through transformers' AttentionInterface), and the hidden states (the first
     layer's input, then each layer's output), for the app's anatomy views."""
 
-    def __init__(self, hf_model: nn.Module, kind: str, family: Family, cache: contract.KVCache | None = None):
+    def __init__(self, hf_model: nn.Module, kind: str, family: Family, cache: contract.KVCache | None = None,
+                 long_inputs: bool = False):
         super().__init__()
         self.hf = hf_model
         self.kind = kind
@@ -32,6 +34,9 @@ class ContractWrapper(nn.Module):
         self.spec = contract.KIND_SPECS[kind]
         self.stack = next(iter(self.spec.stacks))
         self.cache = cache  # a decoder's past/present keys and values, fed and returned per layer
+        # The contract's long inputs (rows and a block): only where our attention function makes the
+        # probabilities, which it reduces inside each layer's call (attention.py).
+        self.long_inputs = long_inputs and not family.own_attention
         self.scoring: list[Scoring] = []  # how each layer scored, as the last eager forward saw it
         # A pre-norm decoder norms its last hidden state before handing it back: the contract's is
         # the last layer's output, which is what goes into that final norm.
@@ -56,15 +61,20 @@ class ContractWrapper(nn.Module):
 
     def input_names(self) -> list[str]:
         past = self.cache.past_inputs() if self.cache else []
-        return [*contract.KIND_SEQUENCES[self.kind][0], contract.head_mask_input(self.stack), *past]
+        selection = [contract.attention_rows_input(self.stack), contract.attention_block_input(self.stack)]
+        return [*contract.KIND_SEQUENCES[self.kind][0], contract.head_mask_input(self.stack),
+                *past, *(selection if self.long_inputs else [])]
 
     def output_names(self) -> list[str]:
+        pooled = [contract.pooled_attention_output(self.stack)] if self.long_inputs else []
         internals = [contract.stack_output(name, self.stack) for name in (*self.internals, "hidden_states")]
         present = self.cache.present_outputs() if self.cache else []
-        return [contract.LOGITS, contract.attention_output(self.stack), *internals, *present]
+        return [contract.LOGITS, contract.attention_output(self.stack), *pooled, *internals, *present]
 
-    def forward(self, inputs: torch.Tensor, mask: torch.Tensor, head_mask: torch.Tensor, *past: torch.Tensor):
-        record = AttentionRecord()
+    def forward(self, inputs: torch.Tensor, mask: torch.Tensor, head_mask: torch.Tensor, *rest: torch.Tensor):
+        """`rest`: a cache's past, then the long inputs' rows and block where the file takes them."""
+        past, selection = (rest[:-2], AttentionSelection(*rest[-2:])) if self.long_inputs else (rest, None)
+        record = AttentionRecord(selection)
         source = self.spec.sequences[0][0]  # input_ids, or pixel_values for an image model
         extra = {} if self.family.own_attention else {"attention_record": record}
         if self.cache:  # transformers' own cache, filled with the past (key, value) of each layer
@@ -99,8 +109,11 @@ class ContractWrapper(nn.Module):
         hidden = [*out.hidden_states[:-1], *(before_norm or out.hidden_states[-1:])]
         internals = [record.stacked(name) for name in self.internals]  # each (L, B, H, T, hd), per query head
         present = [t for layer in out.cache.layers for t in (layer.keys, layer.values)] if self.cache else []
-        # attentions (L, B, H, T, P + T)
-        return (logits, torch.stack(out.attentions), *internals, torch.stack(hidden), *present)
+        if selection is None:
+            attentions = [torch.stack(out.attentions)]  # (L, B, H, T, P + T)
+        else:  # (L, B, H, rows, P + T) and (L, B, H, T / b, (P + T) / b)
+            attentions = [torch.stack(record.rows), torch.stack(record.pooled)]
+        return (logits, *attentions, *internals, torch.stack(hidden), *present)
 
     def scored(self, spec: contract.StackSpec) -> contract.StackSpec:
         """`spec` with how the layers scored where that differs from q·k / √head_dim (the same scale

@@ -142,6 +142,11 @@ class Imported:
         raw = self.session.get_modelmeta().custom_metadata_map[contract.METADATA_KEY]
         return contract.parse_metadata(raw)
 
+    @property
+    def input_names(self) -> list[str]:
+        """Every input the graph takes, those with a default (head masks, long inputs) included."""
+        return [i.name for i in (*self.session.get_inputs(), *self.session.get_overridable_initializers())]
+
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         names = [o.name for o in self.session.get_outputs()]
         return dict(zip(names, self.session.run(names, feeds), strict=True))

@@ -19,6 +19,7 @@ from explorer.core.model import open_model
 from explorer.core.runner import Runner
 from export.hf import FAMILIES, read_checkpoint
 
+from ..export.selection import ROWS, check_selection, selection_feeds
 from . import decoders
 from .app_checks import every_view_and_anatomy_tab_drawn
 from .conftest import Figures, Imported, imported_families, text_batch
@@ -179,11 +180,31 @@ def test_metadata_says_how_the_recorded_queries_and_keys_were_scored(decoder_wit
                                           out[contract.present_output(layer, "value")][:, shared])
 
 
+@pytest.mark.parametrize("block", [1, 4, 5])
+def test_long_inputs_give_the_full_attentions_rows_and_block_sums(decoder_with_internals, block):
+    ids, mask = padded_batch(decoder_with_internals, 11, "right")
+    check_selection(decoder_with_internals.imported, {contract.INPUT_IDS: ids, contract.ATTENTION_MASK: mask}, block)
+
+
+def test_with_a_past_long_inputs_index_the_runs_own_queries(decoder_with_internals):
+    decoder = decoder_with_internals
+    assert contract.attention_rows_input("decoder") in decoder.imported.input_names
+    ids, mask = padded_batch(decoder, 14, "right")
+    first = decoder.run(input_ids=ids[:, :8], attention_mask=mask[:, :8])
+    step = {contract.INPUT_IDS: ids[:, 8:], contract.ATTENTION_MASK: mask, **decoder.meta.kv_cache.next_past(first)}
+    check_selection(decoder.imported, step, 4)  # 6 new queries over 14 keys
+    rows = decoder.run(**step, **selection_feeds(decoder.imported, ROWS, 4))["attentions.decoder"]
+    full = decoder.run(input_ids=ids, attention_mask=mask)["attentions.decoder"]
+    np.testing.assert_allclose(rows, full[..., 8 + ROWS[:6], :], atol=1e-5)  # the whole run's rows 8 + r
+
+
 def test_a_family_with_its_own_attention_code_claims_no_queries_keys_or_values(imported_decoders):
     for name in set(decoders.FAMILIES) - set(decoders.WITH_INTERNALS):
         decoder = imported_decoders(name)
         outputs = {o.name for o in decoder.imported.session.get_outputs()}
         assert not outputs & {contract.stack_output(n, "decoder") for n in ("queries", "keys", "values")}, name
+        # nor the long inputs, which our attention function computes inside each layer
+        assert contract.attention_rows_input("decoder") not in decoder.imported.input_names, name
         assert contract.stack_output("hidden_states", "decoder") in outputs
         result = Runner(open_model(decoder.imported.path)).run_text(TEXT)
         with pytest.raises(anatomy.MissingInternalsError):

@@ -19,6 +19,7 @@ from explorer.core.model import open_model
 from explorer.core.runner import Runner
 from export.hf import FAMILIES, read_checkpoint
 
+from ..export.selection import check_selection
 from . import encoders
 from .app_checks import every_view_and_anatomy_tab_drawn
 from .conftest import Figures, Imported, imported_families, text_batch
@@ -120,9 +121,19 @@ def test_the_file_claims_what_it_has(encoder):
     outputs = {o.name for o in encoder.imported.session.get_outputs()}
     assert (set(INTERNALS) <= outputs) == tiny.internals and (not outputs & set(INTERNALS)) == (not tiny.internals)
     assert contract.stack_output("hidden_states", "encoder") in outputs
+    # The long inputs, which our attention function makes, only where the family's attention goes through it
+    assert (contract.attention_rows_input("encoder") in encoder.imported.input_names) == tiny.internals
     assert (contract.INPUT_IDS in meta.text_embedding) == (not tiny.projected)
     assert len(meta.output_projection["encoder"].weight) == encoders.LAYERS
     contract.check_initializers(meta, {init.name for init in onnx.load(str(encoder.imported.path)).graph.initializer})
+
+
+@pytest.mark.parametrize("block", [1, 4])
+@pytest.mark.parametrize("name", encoders.WITH_INTERNALS)
+def test_long_inputs_give_the_full_attentions_rows_and_block_sums(imported_encoders, name, block):
+    encoder = imported_encoders(name)
+    ids, mask = text_batch(encoder.reference.config.vocab_size, 2, 11, seed=11)  # item 1 padded
+    check_selection(encoder.imported, {contract.INPUT_IDS: ids, contract.ATTENTION_MASK: mask}, block)
 
 
 @pytest.mark.parametrize("name", encoders.WITH_INTERNALS)

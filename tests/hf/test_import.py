@@ -10,6 +10,7 @@ import torch
 
 from explorer import contract
 
+from ..export.selection import check_selection
 from .conftest import PREPROCESSOR, VIT_LABELS, image_batch, reference_model, text_batch
 
 LENGTHS = [5, 11]  # both differ from the export example's length (6)
@@ -55,6 +56,20 @@ def test_masked_keys_get_exactly_zero(imported):
     if spec.causal:
         future = np.triu(np.ones(attentions.shape[-2:], bool), k=1)
         assert np.all(attentions[..., future] == 0.0)
+
+
+@pytest.mark.parametrize("name", ["bert", "gpt2"])
+def test_a_text_import_takes_the_long_inputs(imports, name):
+    imported = imports(name)
+    feeds, _, _ = feeds_and_reference(imported, 2, 11, seed=5)
+    for block in (1, 3, 4):
+        check_selection(imported, feeds, block)
+
+
+def test_an_image_import_takes_no_long_inputs(imports):
+    """A ViT's few, fixed patches never need them: the file's inputs are the contract's first three."""
+    assert imports("vit").input_names == [
+        contract.PIXEL_VALUES, contract.PATCH_MASK, contract.head_mask_input("encoder")]
 
 
 def test_head_mask_ablates_a_head_and_keeps_its_pattern_visible(imported):
