@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from hf_checkpoint import imported_checkpoint  # benchmarks/hf_checkpoint.py
+from hf_checkpoint import imported_checkpoint, open_window  # benchmarks/hf_checkpoint.py
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -63,21 +63,9 @@ def texts(count: int) -> list[str]:
 def measure_app(model: Path, edit_texts: list[str]) -> dict:
     """Run in the app's own process: open the model in the main window, then time the edits (the first
     text warms up)."""
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
-    from explorer.ui.main_window import MainWindow
     from explorer.ui.views import ModelView, Selection
 
-    app = QApplication.instance() or QApplication([])
-    settings = QSettings(str(model.parent / "bert-base-app.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings=settings)
-    window.resize(1400, 900)
-    started = time.perf_counter()
-    if not window.open_path(model):
-        raise RuntimeError(f"the app could not open {model}")
-    opened = time.perf_counter() - started
-    window.show()
+    app, window, opened = open_window(model, "bert-base-app")
     workspace = window.workspace
     while workspace.runs.busy or workspace.result is None:  # the first run, on the worker thread
         app.processEvents()

@@ -24,3 +24,22 @@ def imported_checkpoint(work: Path, name: str, make_checkpoint: Callable[[Path],
                        check=True, cwd=REPO)
         print(f"attention-export hf: {time.perf_counter() - started:.0f} s", flush=True)
     return model
+
+
+def open_window(model: Path, settings_name: str):
+    """(app, window, seconds): the app's main window in this process, 1400 × 900 with settings of its
+    own (WORK/SETTINGS_NAME.ini beside the model), opened on `model` and shown; seconds to open it."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from explorer.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow(settings=QSettings(str(model.parent / f"{settings_name}.ini"), QSettings.Format.IniFormat))
+    window.resize(1400, 900)
+    started = time.perf_counter()
+    if not window.open_path(model):
+        raise RuntimeError(f"the app could not open {model}")
+    opened = time.perf_counter() - started
+    window.show()
+    return app, window, opened

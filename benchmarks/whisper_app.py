@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from hf_checkpoint import imported_checkpoint  # benchmarks/hf_checkpoint.py
+from hf_checkpoint import imported_checkpoint, open_window  # benchmarks/hf_checkpoint.py
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET = 32  # tokens of the full run
@@ -55,22 +55,12 @@ def make_checkpoint(folder: Path) -> None:
 def measure_app(model: Path) -> dict:
     """In the app's own process: the window open on the model, 30 s of a rising tone timed through."""
     import numpy as np
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
 
     from explorer import contract
     from explorer.core import audio
     from explorer.core.state.runs import Inputs, Outcome, Run, Sound
-    from explorer.ui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication([])  # noqa: F841 - kept alive for the window
-    window = MainWindow(settings=QSettings(str(model.parent / "whisper-app.ini"), QSettings.Format.IniFormat))
-    window.resize(1400, 900)
-    started = time.perf_counter()
-    if not window.open_path(model):
-        raise RuntimeError(f"the app could not open {model}")
-    opened = time.perf_counter() - started
-    window.show()
+    app, window, opened = open_window(model, "whisper-app")  # noqa: F841 - app kept alive for the window
     state, spec = window.state, window.model.meta.audio
     rate = 44100
     t = np.arange(30 * rate) / rate
