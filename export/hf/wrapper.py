@@ -34,9 +34,9 @@ class ContractWrapper(nn.Module):
         self.spec = contract.KIND_SPECS[kind]
         self.stack = next(iter(self.spec.stacks))
         self.cache = cache  # a decoder's past/present keys and values, fed and returned per layer
-        # The contract's long inputs (rows and a block): only where our attention function makes the
-        # probabilities, which it reduces inside each layer's call (attention.py).
-        self.long_inputs = long_inputs and not family.own_attention
+        # The contract's long inputs (rows and a block), which our attention function reduces inside
+        # each layer's call (attention.py): convert.takes_long_inputs says where the file has them.
+        self.long_inputs = long_inputs
         self.scoring: list[Scoring] = []  # how each layer scored, as the last eager forward saw it
         # A pre-norm decoder norms its last hidden state before handing it back: the contract's is
         # the last layer's output, which is what goes into that final norm.
