@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before pytest-qt makes the QApplication
@@ -154,6 +155,43 @@ def gated_open(monkeypatch):
     monkeypatch.setattr(opening_module, "open_model", open_model)
     yield gate, calls
     gate.set()  # a test that failed early must not keep the worker waiting
+
+
+class HeldSession:
+    """An ONNX Runtime session whose first run waits, inside Runner.run_graph, until its RunOptions
+    are terminated: a run in flight for as long as a test needs, without timing. Then ONNX Runtime
+    itself is asked to run with those options."""
+
+    def __init__(self, session):
+        self._session = session
+        self.started = threading.Event()  # the held run is in flight
+        self.runs = 0
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)
+
+    def run(self, names, feeds, options=None):
+        self.runs += 1
+        if self.runs == 1:
+            self.started.set()
+            for _ in range(1000):  # 10 s at most: a test that never cancels fails rather than hangs
+                if options is not None and options.terminate:
+                    break
+                time.sleep(0.01)
+        return self._session.run(names, feeds, options)
+
+
+@pytest.fixture
+def hold_first_run():
+    """hold_first_run(runner) -> HeldSession: the runner's next run stays in flight until cancelled."""
+    import dataclasses
+
+    def hold(runner) -> HeldSession:
+        held = HeldSession(runner.model.session)
+        runner.model = dataclasses.replace(runner.model, session=held)
+        return held
+
+    return hold
 
 
 @pytest.fixture

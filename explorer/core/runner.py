@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from explorer import contract
+from explorer.core.cancel import RunCancelled, run_options
 from explorer.core.decoding import RunGraph, greedy_decode
 from explorer.core.errors import RunError
 from explorer.core.kv_cache import cut_with_room
@@ -56,10 +57,13 @@ class Runner:
         """One session run giving `outputs` (default: all); head masks default to ones (every head kept)."""
         feeds = complete_feeds(self.model.meta, feeds, self.model.input_names, head_masks)
         names = outputs or self.model.output_names
-        try:
-            values = self.model.session.run(names, feeds)
-        except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
-            raise RunError(f"ONNX Runtime could not run the model: {error_summary(exc).rstrip('.')}.") from exc
+        with run_options() as options:  # fresh each run: a Cancellation may stop it from another thread
+            try:
+                values = self.model.session.run(names, feeds, options)
+            except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
+                if options.terminate:
+                    raise RunCancelled() from None
+                raise RunError(f"ONNX Runtime could not run the model: {error_summary(exc).rstrip('.')}.") from exc
         return dict(zip(names, values, strict=True))
 
     # -- text ---------------------------------------------------------------------------------

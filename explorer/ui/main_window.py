@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -33,6 +32,7 @@ from explorer.ui.import_hf import HfImporter
 from explorer.ui.model_panel import ModelPanel
 from explorer.ui.recents import MAX_RECENT, RecentFiles, default_settings
 from explorer.ui.run_controller import RunController
+from explorer.ui.run_status import RunStatus
 from explorer.ui.saving_actions import SavingActions
 from explorer.ui.view_tabs import VIEW_NAMES
 from explorer.ui.welcome import WelcomePage
@@ -60,7 +60,8 @@ SHORTCUTS = """<table>
 <tr><td><b>Ctrl+V, Ctrl+Shift+O</b></td><td>Image page: paste an image / open images (a speech model:
 open a recording)</td></tr>
 <tr><td><b>Up / Down</b></td><td>Head view: focus the previous / next token</td></tr>
-<tr><td><b>Esc</b></td><td>Head view: clear the focused token; while importing: cancel the import</td></tr>
+<tr><td><b>Esc</b></td><td>Head view: clear the focused token; while importing: cancel the import;
+while a run or an open takes a while: cancel it</td></tr>
 <tr><td><b>Arrow keys</b></td><td>Model view: move through layers and heads</td></tr>
 </table>"""
 
@@ -127,17 +128,20 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.anatomy_dock)
         self.anatomy_dock.setVisible(False)
 
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)  # busy indicator
-        self.progress.setMaximumWidth(120)
-        self.progress.setVisible(False)
-        self.statusBar().addPermanentWidget(self.progress)
+        self.saving = SavingActions(self, self.workspace)
+        self.importer = HfImporter(self, self.open_in_background, self.show_message)  # in a child process
+        self.run_status = RunStatus(self.statusBar(), lambda: self.importer.busy)  # a busy bar; words, Cancel later
+        self.progress = self.run_status.bar
+        self.run_status.watch(self.opening, lambda: "Opening" if self.state.opening_path else None)
+        self.run_status.watch(self.workspace.runs, lambda: "Running" if self.state.run_cancellation else None,
+                              lambda: self.state.run_cancellation)
+        self.run_status.cancel_requested.connect(self.state.cancel)
+        self.importer.busy_changed.connect(self.run_status.refresh)  # one Esc at a time: the import's first
+        self.addAction(self.run_status.cancel_action)
+        self.state.cancelled.connect(self._cancelled)
         self.workspace.runs.busy_changed.connect(self._sync_busy)
         self.opening.busy_changed.connect(self._sync_busy)
         self._sync_busy()  # a model may be opening already
-
-        self.saving = SavingActions(self, self.workspace)
-        self.importer = HfImporter(self, self.open_in_background, self.show_message)  # in a child process
         self._build_menus()
         self.recents.changed.connect(self._refresh_recents)
         self._refresh_recents()
@@ -352,9 +356,12 @@ class MainWindow(QMainWindow):
     def _status_message(self, text: str) -> None:
         self.statusBar().showMessage(text)
 
+    def _cancelled(self, message: str) -> None:
+        self._pending_images = []  # there are some only while a model opens: for the one cancelled
+        self.run_status.note(message)
+
     def _sync_busy(self) -> None:
-        """The busy indicator while a model opens or runs; a busy cursor while one opens."""
-        self.progress.setVisible(self.opening.busy or self.workspace.runs.busy)
+        """A busy cursor while a model opens (the status bar's RunStatus shows the rest)."""
         if self.opening.busy:
             self.setCursor(Qt.CursorShape.BusyCursor)
         else:
@@ -379,6 +386,7 @@ class MainWindow(QMainWindow):
         )
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.state.cancel()  # a long run stops now, not when it would have ended
         self.workspace.shutdown()  # the worker thread stops after the job in flight
         self.importer.shutdown()
         if self.anatomy_panel is not None:

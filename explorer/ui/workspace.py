@@ -62,6 +62,7 @@ class Workspace(QWidget):
         state.run_changed.connect(self._on_run)
         state.shown_changed.connect(self._on_shown)
         state.run_failed.connect(self.show_error)
+        state.cancelled.connect(self._on_cancelled)
         state.decoding_changed.connect(self._on_decoding)
 
         self.text_box = QPlainTextEdit()
@@ -319,6 +320,11 @@ class Workspace(QWidget):
         self._set_notice("")
         self._show_state(message)
         self.message_changed.emit(message)
+
+    def _on_cancelled(self, _message: str) -> None:
+        """The views keep the last run drawn; with none, say why there is nothing where they would be."""
+        if self.state.model is not None and self.state.shown is None:
+            self._show_state("The run was cancelled: change the input to run it again.")
 
     def _show_state(self, message: str) -> None:
         self.state_message.setText(message)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from explorer.core.ablation import HeadMasks
+from explorer.core.cancel import Cancellation
 from explorer.core.decoding import Stepper
 from explorer.core.errors import RunError
 from explorer.core.kinds import Kind, kind_of
@@ -55,6 +56,7 @@ class AppState:
         self.shown_changed = Event()  # (result): what the views draw now (a run, or a decoding step)
         self.run_failed = Event()  # (message): the newest run failed
         self.decoding_changed = Event()  # a step was taken or undone
+        self.cancelled = Event()  # (message): a run or an open was cancelled; what was shown stays
         self.sampling_changed = Event()  # (sampling): how a decoder's next token is drawn
 
         self.runs: Lane = lanes("runs", RUN_ERRORS, "The run")
@@ -76,6 +78,7 @@ class AppState:
         self.sound: Sound | None = None  # a speech model's recording
         self.requested: Inputs | None = None  # the newest inputs a run was asked for
         self.run: Run | None = None  # the newest run drawn
+        self.run_cancellation: Cancellation | None = None  # stops the newest background run
         self.shown: RunResult | None = None  # what the views draw: the run's result or a decoding step's
         self.decoder: Stepper | None = None  # step-by-step decoding of the run's input, once begun
         self._baseline: tuple[tuple, RunResult] | None = None  # (inputs key, run) of the newest baseline
@@ -134,6 +137,7 @@ class AppState:
         model of the same kind), else on the kind's sample. An image model waits for a picture.
         `runner`: the one `opened` checked the model with (else one is made)."""
         self.runs.cancel()
+        self._stop_run()
         kind = kind_of(model.meta)
         same_kind = self.kind is kind
         if text is None and not (same_kind and self.text.strip()):
@@ -193,7 +197,9 @@ class AppState:
         """Run the inputs as they stand, in the background; only the newest request is drawn."""
         job = self.run_job()
         if job is not None:
-            self.runs.request(job)
+            self._stop_run()  # typed again: the run in flight is stale, so it stops rather than holding this one up
+            self.run_cancellation = Cancellation()
+            self.runs.request(self.run_cancellation.bind(job))
 
     def run_now(self) -> None:
         """Run on this thread and draw before returning: for --snapshot, benchmarks and tests."""
@@ -204,6 +210,7 @@ class AppState:
     def run_job(self):
         """The run of the inputs as they stand, compared with the kind's baseline, as a function the
         worker calls (it touches no state); None with nothing to run. Its Run goes to show_run."""
+            self._stop_run()
         if self.runner is None or self.kind.waits(self.inputs()):
             return None
         runner, kind, inputs = self.runner, self.kind, self.inputs()
@@ -229,6 +236,27 @@ class AppState:
         self.run, self.decoder = run, None
         self._baseline = (self.kind.before(run.inputs).key, run.baseline)
         self._show(run.result, run)
+    def _stop_run(self) -> bool:
+        """Stop the newest background run (ONNX Runtime's run in flight too); its outcome, stale
+        now, is never shown. True when there was one to stop."""
+        cancellation, self.run_cancellation = self.run_cancellation, None
+        if cancellation is None:
+            return False
+        cancellation.cancel()
+        return self.runs.busy
+
+    def cancel(self) -> None:
+        """The person cancelled: stop what runs or opens in the background and keep what is shown."""
+        if self._opening is not None:  # the file is read to the end, but its model is never shown
+            path, self._opening = self._opening[0], None
+            self.opening.cancel()
+            self.cancelled.emit(f"Opening {path.name} cancelled.")
+        if self._stop_run():
+            self.runs.cancel()
+            self.requested = self.run.inputs if self.run is not None else None  # nothing is pending now
+            self.cancelled.emit("Run cancelled." if self.shown is None else
+                                "Run cancelled: the views show the last finished run.")
+
 
     def _show(self, result: RunResult, run: Run | None = None) -> None:
         self.shown = result
