@@ -87,12 +87,13 @@ def test_shift_clicking_strip_tokens_chooses_a_set_in_the_views(qtbot, window, b
     strip = window.workspace.strips["input_ids"]
     window.show()
     qtbot.waitExposed(window)
-    qtbot.mouseClick(strip.button(1), Qt.MouseButton.LeftButton)
-    qtbot.mouseClick(strip.button(3), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier)
+    left, plain, shift = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier
+    qtbot.mouseClick(strip.viewport(), left, plain, strip.token_position(1))
+    qtbot.mouseClick(strip.viewport(), left, shift, strip.token_position(3))
     selection = window.workspace.selection
     assert selection.chosen == {1, 3} and selection.direction == FROM
     assert strip.chosen() == {1, 3}
-    qtbot.mouseClick(strip.button(2), Qt.MouseButton.LeftButton)  # a plain click: one token again
+    qtbot.mouseClick(strip.viewport(), left, plain, strip.token_position(2))  # a plain click: one token again
     assert selection.chosen == frozenset() and strip.chosen() == frozenset()
 
 

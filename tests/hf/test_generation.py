@@ -87,7 +87,7 @@ def test_the_window_generates_three_steps_goes_back_one_and_runs_to_the_end(wind
     assert len(state.decoder.generated) == 3
     assert len(window.workspace.selection.stacks["decoder"].query_tokens) == prompt + 3  # what the views hold
     strip = window.workspace.strips[contract.INPUT_IDS]
-    tinted = [bool(strip.button(i).property("generated")) for i in range(prompt + 3)]
+    tinted = ["generated" in strip.looks(i) for i in range(prompt + 3)]
     assert tinted == [False] * prompt + [True] * 3  # the token strip marks prompt and generated apart
     panel.back_button.click()
     assert len(state.decoder.generated) == 2 and len(state.shown.tokens[contract.INPUT_IDS]) == prompt + 2

@@ -11,6 +11,7 @@ from explorer.core.predictions import mask_predictions
 from explorer.ui.views.colors import NOT_ALLOWED, heatmap
 
 TEXT = "the cat sat on the mat"
+LEFT, ALT = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.AltModifier  # Alt-click: hide a key
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def bert_window(window, bert_path, wait_for_result):
 def test_alt_click_hides_a_key_and_the_views_show_it_masked(bert_window, qtbot, wait_for_result):
     workspace = bert_window.workspace
     strip = workspace.strips[contract.INPUT_IDS]
-    qtbot.mouseClick(strip.button(2), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.AltModifier)
+    qtbot.mouseClick(strip.viewport(), LEFT, ALT, strip.token_position(2))
     wait_for_result(bert_window)
     stack = workspace.selection.stack
     assert not stack.key_mask[2] and stack.key_mask[[0, 1, 3]].all()
@@ -32,19 +33,19 @@ def test_alt_click_hides_a_key_and_the_views_show_it_masked(bert_window, qtbot, 
     matrix.refresh()
     assert not matrix.allowed[:, 2].any() and matrix.allowed[:, 3].all()
     assert matrix.not_allowed.isVisible() or not matrix.isVisible()
-    assert strip.button(2).property("hidden_key") is True
-    qtbot.mouseClick(strip.button(2), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.AltModifier)
+    assert "hidden_key" in strip.looks(2)
+    qtbot.mouseClick(strip.viewport(), LEFT, ALT, strip.token_position(2))
     wait_for_result(bert_window)
     assert workspace.selection.stack.key_mask.all()
-    assert strip.button(2).property("hidden_key") is False
+    assert "hidden_key" not in strip.looks(2)
 
 
 def test_the_model_view_greys_a_hidden_key_in_every_thumbnail(bert_window, qtbot, wait_for_result, thumbnails):
     workspace = bert_window.workspace
     workspace.views.show_view("model")
     view = workspace.views.views["model"]
-    qtbot.mouseClick(workspace.strips[contract.INPUT_IDS].button(2), Qt.MouseButton.LeftButton,
-                     Qt.KeyboardModifier.AltModifier)
+    strip = workspace.strips[contract.INPUT_IDS]
+    qtbot.mouseClick(strip.viewport(), LEFT, ALT, strip.token_position(2))
     stack = wait_for_result(bert_window).stacks["encoder"]
     view.refresh()
     thumbs = thumbnails(view.image.image, stack)  # (L, H + 1, q, k, 3) as drawn
@@ -80,7 +81,7 @@ def test_the_model_view_greys_the_decoders_future(window, transformer_path, wait
 def test_double_click_puts_in_mask_and_shows_its_predictions(bert_window, qtbot, wait_for_result):
     workspace = bert_window.workspace
     strip = workspace.strips[contract.INPUT_IDS]
-    qtbot.mouseDClick(strip.button(3), Qt.MouseButton.LeftButton)
+    qtbot.mouseDClick(strip.viewport(), LEFT, Qt.KeyboardModifier.NoModifier, strip.token_position(3))
     result = wait_for_result(bert_window)
     mask_token, mask_id = workspace.runner.mask_token()
     assert result.tokens[contract.INPUT_IDS][3] == mask_token
