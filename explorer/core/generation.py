@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from explorer.core.decoding import Stepper
+from explorer.core.errors import RunError
 from explorer.core.kv_cache import CachedSequence
 from explorer.core.masking import TokenEdits
 from explorer.core.predictions import Sampling, sampling_distribution
@@ -98,6 +99,10 @@ class TextGenerator(Stepper):
             chooser = self.steps[-1]
         else:
             self._prompt_run = self._prompt_run or self._run(list(self.prompt))
+            if not all(stack.complete for stack in self._prompt_run.stacks.values()):
+                # each step shows the whole sequence's attention, which a long input does not hold
+                raise RunError(f"This text is too long to generate from step by step ({len(self.prompt):,} "
+                               "tokens): its full attention would not fit in memory. Shorten it to generate.")
             if self._cached is None and self.runner.model.meta.kv_cache:
                 self._cached = CachedSequence(self.runner, self._prompt_run, self.prompt_mask, self.max_len)
             chooser = self._prompt_run

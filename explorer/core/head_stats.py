@@ -197,14 +197,15 @@ def end_tokens_of(special_tokens: dict[str, str]) -> frozenset[str]:
 
 
 def result_head_stats(stacks: dict, end_tokens: frozenset[str]) -> dict[str, HeadStats]:
-    """Statistics of every stack of one run: `stacks` maps names to StackAttention (explorer.core.result)."""
+    """Statistics of every stack of one run: `stacks` maps names to StackAttention (explorer.core.result).
+    A long input's stacks are left out: they do not hold every row (explorer.core.long_path)."""
     return {
         name: head_stats(
             stack.attentions,
             end_positions(stack.key_tokens, end_tokens),
             same_sequence=name != "cross",  # cross-attention: queries and keys are different sequences
         )
-        for name, stack in stacks.items()
+        for name, stack in stacks.items() if stack.complete
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -15,15 +16,22 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class StackAttention:
-    """One attention stack of one input (batch item 0), exactly as ONNX Runtime returned it."""
+    """One attention stack of one input (batch item 0), exactly as ONNX Runtime returned it.
+
+    A long input (explorer.core.long_path) holds only some rows exactly, `rows` saying which query
+    positions, and `pooled`: every head's map in blocks of `block` x `block` tokens (each cell the
+    mean over its queries of their attention summed over its keys), so that its rows sum to 1 too."""
 
     name: str  # "encoder", "decoder" or "cross"
-    attentions: np.ndarray  # (layers, heads, queries, keys) float32, rows sum to 1
+    attentions: np.ndarray  # (layers, heads, queries, keys) float32, rows sum to 1; long: (layers, heads, rows, keys)
     query_tokens: tuple[str, ...]
     key_tokens: tuple[str, ...]
     causal: bool = False
     key_mask: np.ndarray | None = None  # (keys,) bool, False where the key was masked out
     kv_heads: int | None = None  # grouped-query attention: the key/value heads the query heads share
+    rows: tuple[int, ...] | None = None  # long input: the query positions `attentions` holds; None: all
+    pooled: np.ndarray | None = None  # long input: (layers, heads, ceil(queries / block), ceil(keys / block))
+    block: int = 1  # tokens a side of a pooled cell
 
     @property
     def layers(self) -> int:
@@ -39,10 +47,42 @@ class StackAttention:
             return f"head {head}"
         return f"head {head} · shares key/value head {contract.shared_key_value_head(head, self.heads, self.kv_heads)}"
 
+    @property
+    def complete(self) -> bool:
+        """Whether every row is held exactly (not a long input's selection)."""
+        return self.rows is None
+
     def head(self, layer: int, head: int | None) -> np.ndarray:
-        """(queries, keys) for one head, or the mean over heads when `head` is None."""
-        per_layer = self.attentions[layer]
-        return per_layer.mean(axis=0) if head is None else per_layer[head]
+        """(queries, keys) for one head, or the mean over heads when `head` is None; a long input's
+        (rows, keys), the rows `rows` names."""
+        return _of_head(self.attentions[layer], head)
+
+    def row(self, layer: int, head: int | None, query: int) -> np.ndarray | None:
+        """(keys,) the exact attention of one query (of the mean of heads), or None where a long input
+        did not keep that row."""
+        if self.rows is None:
+            return _of_head(self.attentions[layer, :, query], head)
+        index = self._row_index.get(query)
+        return None if index is None else _of_head(self.attentions[layer, :, index], head)
+
+    def pooled_head(self, layer: int, head: int | None) -> np.ndarray:
+        """(query blocks, key blocks) of one head or the mean of heads: the pooled map of a long input,
+        the attention itself (blocks of one token) otherwise."""
+        return _of_head(self.attentions[layer] if self.pooled is None else self.pooled[layer], head)
+
+    @property
+    def pooled_all(self) -> np.ndarray:
+        """(layers, heads, query blocks, key blocks): what the model view draws."""
+        return self.attentions if self.pooled is None else self.pooled
+
+    @functools.cached_property
+    def _row_index(self) -> dict[int, int]:
+        return {query: i for i, query in enumerate(self.rows or ())}
+
+
+def _of_head(per_head: np.ndarray, head: int | None) -> np.ndarray:
+    """Axis 0 is the heads: one of them, or their mean."""
+    return per_head.mean(axis=0) if head is None else per_head[head]
 
 
 @dataclass(frozen=True)

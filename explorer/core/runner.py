@@ -9,11 +9,12 @@ and slices batch item 0 out of every output. How text becomes a run is the model
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
 from explorer import contract
+from explorer.core import long_path
 from explorer.core.cancel import RunCancelled, run_options
 from explorer.core.decoding import RunGraph, greedy_decode
 from explorer.core.errors import RunError
@@ -27,6 +28,7 @@ from explorer.shared.images import special_tokens
 
 # Outputs stacked over layers carry the batch on axis 1: (layers, batch, ...); the rest on axis 0.
 _LAYER_FIRST = tuple(f"{name}." for name in ("attentions", "pooled_attentions", *contract.OPTIONAL_STACK_OUTPUTS))
+_INTERNALS = tuple(f"{name}." for name in contract.OPTIONAL_STACK_OUTPUTS)
 
 __all__ = ["RunError", "RunGraph", "Runner", "greedy_decode", "patch_tokens"]
 
@@ -38,6 +40,8 @@ class Runner:
         self.model = model
         meta = model.meta
         self.kind = kind_of(meta)
+        self.attention_budget = long_path.FULL_ATTENTION_BUDGET  # past it, the long path (where the file has one)
+        self.pooled_side = long_path.POOLED_SIDE  # cells a side of a long input's pooled maps
         self.encoders: dict[str, TextEncoder] = {}
         if not self.kind.takes_images:
             for ids_input, _ in meta.sequence_inputs:
@@ -72,10 +76,12 @@ class Runner:
         text: str,
         head_masks: dict[str, np.ndarray] | None = None,
         edits: Mapping[str, TokenEdits] | None = None,
+        rows: Mapping[str, Iterable[int]] | None = None,
     ) -> RunResult:
         """Tokenize and run as the model's kind does (a seq2seq model translates `text` first).
-        `edits` (per ids input) hide keys and put [MASK] in. Raises EmptyTextError, RunError."""
-        return self.kind.run_text(self, text, head_masks, edits)
+        `edits` (per ids input) hide keys and put [MASK] in; `rows` (per stack) are the query
+        positions a long input keeps exactly. Raises EmptyTextError, RunError."""
+        return self.kind.run_text(self, text, head_masks, edits, rows)
 
     def encode(
         self, ids_input: str, text: str, edits: Mapping[str, TokenEdits] | None = None
@@ -115,6 +121,7 @@ class Runner:
         source_mask: np.ndarray,
         target_ids: list[int] | tuple[int, ...],
         head_masks: dict[str, np.ndarray] | None = None,
+        rows: Mapping[str, Iterable[int]] | None = None,
     ) -> RunResult:
         """One run of a seq2seq model on a source and a target (so far): every stack and the logits."""
         target_encoder = self._encoder(contract.TGT_IDS)
@@ -123,7 +130,7 @@ class Runner:
         )
         sequences = {contract.SRC_IDS: source, contract.TGT_IDS: target}
         key_masks = {contract.SRC_IDS: source_mask, contract.TGT_IDS: np.ones(len(target_ids), np.int64)}
-        return self.run_sequences(sequences, key_masks, head_masks)
+        return self.run_sequences(sequences, key_masks, head_masks, rows=rows)
 
     def decode(self, ids_input: str, ids: tuple[int, ...]) -> str:
         """Token ids back to text, e.g. the translation a seq2seq model produced."""
@@ -140,11 +147,19 @@ class Runner:
         key_masks: dict[str, np.ndarray],
         head_masks: dict[str, np.ndarray] | None,
         room: int = 0,
+        rows: Mapping[str, Iterable[int]] | None = None,
     ) -> RunResult:
         """Run on `sequences` (per ids input) with their (T,) attention masks, 0 for hidden keys.
         With `room`, a cached decoder's one sequence is followed by that many masked tokens, which
         its causal positions never see: the result is the run on the sequence alone, with room
-        for generation to grow into (see explorer.core.kv_cache)."""
+        for generation to grow into (see explorer.core.kv_cache).
+        An input whose full attention would not fit takes the long path (explorer.core.long_path):
+        exact rows for the query positions `rows` names (per stack), a pooled map of the rest, and
+        no room (a pooled block would mix the padding's queries in)."""
+        lengths = {name: len(e.ids) for name, e in sequences.items()}
+        paths = long_path.choose(self.model.meta, self.model.input_names, lengths, rows or {},
+                                 self.attention_budget, self.pooled_side)
+        room = 0 if paths else room
         feeds = {}
         mask_of = dict(self.model.meta.sequence_inputs)
         for ids_input, encoded in sequences.items():
@@ -153,14 +168,22 @@ class Runner:
             feeds[mask_of[ids_input]] = np.concatenate([np.asarray(key_masks[ids_input], np.int64), padding])[None, :]
         tokens = {name: e.tokens for name, e in sequences.items()}
         notices = tuple(n for e in sequences.values() if (n := e.cut_notice()))
-        item = self.batch_item(self.run_graph(feeds, head_masks))
+        outputs = None
+        if paths:
+            for stack, path in paths.items():
+                feeds.update(path.feeds(stack))
+            # the step-by-step views' internals grow with the layers: left out where the attention is too long
+            outputs = [name for name in self.model.output_names if not name.startswith(_INTERNALS)]
+            notices += (long_path.path_words(paths, long_path.full_attention_bytes(self.model.meta, lengths)),)
+        item = self.batch_item(self.run_graph(feeds, head_masks, outputs))
         room_left = None
         if room:
             (length,) = {len(e.ids) for e in sequences.values()}
             item, room_left = cut_with_room(item, length)
         result = self._result(item, tokens, {name: e.ids for name, e in sequences.items()}, notices)
         stacks = {  # the views show what was fed: a hidden key is a masked column
-            name: dataclasses.replace(stack, key_mask=np.asarray(key_masks[self.model.meta.stacks[name].keys], bool))
+            name: dataclasses.replace(stack, key_mask=np.asarray(key_masks[self.model.meta.stacks[name].keys], bool),
+                                      **_selected(item, name, paths))
             for name, stack in result.stacks.items()
         }
         return dataclasses.replace(result, stacks=stacks, room=room_left)
@@ -255,6 +278,14 @@ class Runner:
             notices=notices,
             outputs=item,
         )
+
+
+def _selected(item: dict[str, np.ndarray], stack: str, paths: dict[str, long_path.LongPath] | None) -> dict:
+    """A long input's StackAttention fields: which rows `attentions` holds, and the pooled map."""
+    if not paths:
+        return {}
+    path = paths[stack]
+    return {"rows": path.rows, "pooled": item[contract.pooled_attention_output(stack)], "block": path.block}
 
 
 def patch_tokens(image: contract.ImageSpec) -> tuple[str, ...]:

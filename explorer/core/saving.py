@@ -2,7 +2,8 @@
 
 Each stack is stored under its name: `<stack>.attentions` (layers, heads, queries, keys),
 `<stack>.query_tokens`, `<stack>.key_tokens` (unicode arrays), `<stack>.causal` and, where
-the input masked keys, `<stack>.key_mask`.
+the input masked keys, `<stack>.key_mask`. A long input's stack (explorer.core.long_path) holds some
+rows only: `<stack>.rows` names their query positions, beside `<stack>.pooled` and `<stack>.block`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ def save_npz(path: str | Path, stacks: StackAttention | Mapping[str, StackAttent
         arrays[f"{name}.causal"] = np.array(stack.causal)
         if stack.key_mask is not None:
             arrays[f"{name}.key_mask"] = np.asarray(stack.key_mask, dtype=bool)
+        if not stack.complete:
+            arrays[f"{name}.rows"] = np.asarray(stack.rows, np.int64)
+            arrays[f"{name}.pooled"] = stack.pooled
+            arrays[f"{name}.block"] = np.array(stack.block)
     with path.open("wb") as file:  # a file object: np.savez would append ".npz" to a name
         np.savez(file, **arrays)
     return path
@@ -51,6 +56,15 @@ def load_npz(path: str | Path) -> dict[str, StackAttention]:
                 key_tokens=tuple(str(t) for t in data[f"{name}.key_tokens"]),
                 causal=bool(data[f"{name}.causal"]),
                 key_mask=data[f"{name}.key_mask"] if f"{name}.key_mask" in data.files else None,
+                **_long_fields(data, name),
             )
             for name in names
         }
+
+
+def _long_fields(data, name: str) -> dict:
+    """A long input's rows, pooled map and block, where the file has them."""
+    if f"{name}.rows" not in data.files:
+        return {}
+    return {"rows": tuple(int(r) for r in data[f"{name}.rows"]), "pooled": data[f"{name}.pooled"],
+            "block": int(data[f"{name}.block"])}

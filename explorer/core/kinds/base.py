@@ -46,11 +46,12 @@ class Kind:
         return True
 
     # -- running --------------------------------------------------------------------------------
-    def run_text(self, runner: Runner, text: str, head_masks, edits) -> RunResult:
-        """Tokenize `text` (with `edits`) and run; the seq2seq kind translates first."""
+    def run_text(self, runner: Runner, text: str, head_masks, edits, rows=None) -> RunResult:
+        """Tokenize `text` (with `edits`) and run; the seq2seq kind translates first. `rows`: per stack,
+        the query positions a long input keeps exactly (explorer.core.long_path)."""
         ids_input = self.spec.sequences[0][0]
         encoded, attention_mask = runner.encode(ids_input, text, edits)
-        return runner.run_sequences({ids_input: encoded}, {ids_input: attention_mask}, head_masks)
+        return runner.run_sequences({ids_input: encoded}, {ids_input: attention_mask}, head_masks, rows=rows)
 
     def waits(self, inputs: Inputs) -> bool:
         """Whether there is nothing to run yet: an image model without a picture, say."""
@@ -63,9 +64,10 @@ class Kind:
     def run(self, runner: Runner, inputs: Inputs, pixel_values: np.ndarray | None = None) -> RunResult:
         """One run of `inputs`. Text goes through `runner.run_text` (the one entry point for text)."""
         masks = inputs.head_mask_feeds()
-        if inputs.edits:
-            return runner.run_text(inputs.text, masks, edits=inputs.edits)
-        return runner.run_text(inputs.text, masks)  # the plain call: stand-ins for run_text take no edits
+        extra = {"edits": inputs.edits} if inputs.edits else {}
+        if inputs.rows:
+            extra["rows"] = inputs.rows
+        return runner.run_text(inputs.text, masks, **extra)  # the plain call: stand-ins for run_text take neither
 
     def before(self, inputs: Inputs) -> Inputs:
         """The inputs of the run this one is compared with: the same with every head kept."""

@@ -19,7 +19,7 @@ class Seq2Seq(Kind):
     def editable(self, ids_input):
         return ids_input != contract.TGT_IDS  # the target is the model's own output: nothing to toggle
 
-    def run_text(self, runner, text, head_masks, edits):
+    def run_text(self, runner, text, head_masks, edits, rows=None):
         """Translate greedily, then run once more on the whole target, so that all three stacks
         describe the same pair of sentences."""
         source, source_mask = runner.encode(contract.SRC_IDS, text, edits)
@@ -28,7 +28,7 @@ class Seq2Seq(Kind):
             lambda feeds: runner.run_graph(feeds, head_masks, outputs=[contract.LOGITS]),
             source.ids, bos, eos, runner.target_max_len(), source_mask,
         )
-        return runner.run_target(source, source_mask, target_ids, head_masks)
+        return runner.run_target(source, source_mask, target_ids, head_masks, rows)
 
     def outcome(self, runner, inputs, result, baseline):
         def translation(run):

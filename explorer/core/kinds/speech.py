@@ -37,7 +37,7 @@ class SpeechToText(Kind):
     def editable(self, ids_input):
         return False  # the recording's frames and the model's own words: nothing to hide or [MASK]
 
-    def run_text(self, runner, text, head_masks, edits):
+    def run_text(self, runner, text, head_masks, edits, rows=None):
         raise RunError("This is a speech model: drop a recording (.wav, .flac) on the window to run it.")
 
     def waits(self, inputs):

@@ -39,15 +39,15 @@ class DecoderLanguageModel(Kind):
     predicts_next = True
     steps = True  # generation: Next / Back / Run to end
 
-    def run_text(self, runner, text, head_masks, edits):
+    def run_text(self, runner, text, head_masks, edits, rows=None):
         """With a key-value cache, the run has room for the tokens Next will add (kv_cache: no copy then)."""
         if runner.model.meta.kv_cache is None:
-            return super().run_text(runner, text, head_masks, edits)
+            return super().run_text(runner, text, head_masks, edits, rows)
         ids_input = self.spec.sequences[0][0]
         encoded, attention_mask = runner.encode(ids_input, text, edits)
         limit = runner.encoders[ids_input].max_positions
         room = MAX_NEW_TOKENS if limit is None else min(MAX_NEW_TOKENS, limit - len(encoded.ids))
-        return runner.run_sequences({ids_input: encoded}, {ids_input: attention_mask}, head_masks, room=room)
+        return runner.run_sequences({ids_input: encoded}, {ids_input: attention_mask}, head_masks, room=room, rows=rows)
 
     def stepper(self, runner, inputs, sampling, shown=None):
         return TextGenerator(runner, inputs.text, inputs.head_mask_feeds(), dict(inputs.edits), sampling,

@@ -20,7 +20,7 @@ class ImageClassifier(Kind):
     sample_text = None
     empty_hint = "This is an image model: drop an image on the window to see its attention."
 
-    def run_text(self, runner, text, head_masks, edits):
+    def run_text(self, runner, text, head_masks, edits, rows=None):
         raise RunError("This is an image model: drop an image on the window to run it.")
 
     def waits(self, inputs):

@@ -49,14 +49,15 @@ class AppState:
         self.provider = provider  # "cpu" or "cuda", as asked; model.providers says what runs
         self.selection = Selection()
         self.selection.heads_changed.connect(self.request_run)
+        self.selection.rows_wanted.connect(lambda stack, rows: self.request_run())  # inputs() names them
 
         self.model_changed = Event()  # (model): a new model is open
         self.open_failed = Event()  # (path, message): a file could not be opened; what was open stays
         self.run_changed = Event()  # (run): a new run of the inputs, drawn next
         self.shown_changed = Event()  # (result): what the views draw now (a run, or a decoding step)
         self.run_failed = Event()  # (message): the newest run failed
-        self.decoding_changed = Event()  # a step was taken or undone
         self.cancelled = Event()  # (message): a run or an open was cancelled; what was shown stays
+        self.decoding_changed = Event()  # a step was taken or undone
         self.sampling_changed = Event()  # (sampling): how a decoder's next token is drawn
 
         self.runs: Lane = lanes("runs", RUN_ERRORS, "The run")
@@ -77,8 +78,8 @@ class AppState:
         self.hidden: frozenset[int] = frozenset()  # patches of `picture` hidden as keys
         self.sound: Sound | None = None  # a speech model's recording
         self.requested: Inputs | None = None  # the newest inputs a run was asked for
-        self.run: Run | None = None  # the newest run drawn
         self.run_cancellation: Cancellation | None = None  # stops the newest background run
+        self.run: Run | None = None  # the newest run drawn
         self.shown: RunResult | None = None  # what the views draw: the run's result or a decoding step's
         self.decoder: Stepper | None = None  # step-by-step decoding of the run's input, once begun
         self._baseline: tuple[tuple, RunResult] | None = None  # (inputs key, run) of the newest baseline
@@ -136,8 +137,8 @@ class AppState:
         """Show `model` and run it: on `text`, else on the text there is where it suits the model (a
         model of the same kind), else on the kind's sample. An image model waits for a picture.
         `runner`: the one `opened` checked the model with (else one is made)."""
-        self.runs.cancel()
         self._stop_run()
+        self.runs.cancel()
         kind = kind_of(model.meta)
         same_kind = self.kind is kind
         if text is None and not (same_kind and self.text.strip()):
@@ -188,9 +189,13 @@ class AppState:
         self.request_run()
 
     def inputs(self) -> Inputs:
-        masks = self.selection.head_masks
+        selection = self.selection
+        masks = selection.head_masks
+        # rows matter to a long input only; a short one's focus must not make its runs differ
+        long = selection.stack is not None and not selection.stack.complete
+        rows = {selection.stack_name: selection.wanted_rows()} if long else {}
         return Inputs(self.text, dict(self.edits), self.picture, self.hidden,
-                      masks.feeds() if masks is not None else None, self.sound)
+                      masks.feeds() if masks is not None else None, self.sound, rows)
 
     # -- running ------------------------------------------------------------------------------
     def request_run(self) -> None:
@@ -205,12 +210,12 @@ class AppState:
         """Run on this thread and draw before returning: for --snapshot, benchmarks and tests."""
         job = self.run_job()
         if job is not None:
+            self._stop_run()
             self.runs.run_now(job)
 
     def run_job(self):
         """The run of the inputs as they stand, compared with the kind's baseline, as a function the
         worker calls (it touches no state); None with nothing to run. Its Run goes to show_run."""
-            self._stop_run()
         if self.runner is None or self.kind.waits(self.inputs()):
             return None
         runner, kind, inputs = self.runner, self.kind, self.inputs()
@@ -231,11 +236,6 @@ class AppState:
 
         return job
 
-    def show_run(self, run: Run) -> None:
-        """Make a finished run the newest one and draw it (the GUI thread's half of a run)."""
-        self.run, self.decoder = run, None
-        self._baseline = (self.kind.before(run.inputs).key, run.baseline)
-        self._show(run.result, run)
     def _stop_run(self) -> bool:
         """Stop the newest background run (ONNX Runtime's run in flight too); its outcome, stale
         now, is never shown. True when there was one to stop."""
@@ -257,6 +257,11 @@ class AppState:
             self.cancelled.emit("Run cancelled." if self.shown is None else
                                 "Run cancelled: the views show the last finished run.")
 
+    def show_run(self, run: Run) -> None:
+        """Make a finished run the newest one and draw it (the GUI thread's half of a run)."""
+        self.run, self.decoder = run, None
+        self._baseline = (self.kind.before(run.inputs).key, run.baseline)
+        self._show(run.result, run)
 
     def _show(self, result: RunResult, run: Run | None = None) -> None:
         self.shown = result

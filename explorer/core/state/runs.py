@@ -54,6 +54,8 @@ class Inputs:
     hidden: frozenset[int] = frozenset()  # patch numbers hidden as keys
     head_masks: Mapping[str, np.ndarray] | None = None  # per stack (layers, heads); None: every head kept
     sound: Sound | None = None  # a speech model's recording
+    # per stack, the query positions the views want exactly where the input takes the long path
+    rows: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def media(self) -> Picture | Sound | None:
@@ -70,7 +72,8 @@ class Inputs:
         edits = tuple(sorted((name, e.hidden, e.masked) for name, e in self.edits.items() if e))
         heads = None if self.head_masks is None else tuple(
             (name, mask.tobytes()) for name, mask in sorted(self.head_masks.items()))
-        return self.text, edits, id(self.media), self.hidden, heads
+        rows = tuple(sorted((name, tuple(r)) for name, r in self.rows.items()))
+        return self.text, edits, id(self.media), self.hidden, heads, rows
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+import numpy as np
+
 from explorer.core.ablation import HeadMasks
 from explorer.core.result import StackAttention
 from explorer.core.state.events import Event
@@ -30,6 +32,8 @@ class Selection:
         self.stacks_changed = Event()  # new data or another stack: views rebuild what depends on the data
         self.changed = Event()  # layer, head, token, direction or visible heads: views redraw
         self.heads_changed = Event()  # a head was ablated or kept again: the model runs again, views mark it
+        # (stack, rows): a long input lacks exact rows a view shows (a focused query, a zoomed-in window)
+        self.rows_wanted = Event()
         self._stacks: dict[str, StackAttention] = {}
         self._stack_name: str | None = None
         self._layer = 0
@@ -41,6 +45,8 @@ class Selection:
         self._visible_heads: frozenset[int] = frozenset()
         self._heads_known = 0  # head count the visible set was made for
         self._head_masks: HeadMasks | None = None  # per stack, which heads are ablated
+        self._zoom_rows: tuple[int, ...] = ()  # the query rows a zoomed-in matrix shows
+        self._asked: tuple | None = None  # the newest rows_wanted, not asked again
 
     # -- what is shown (read only; change it through the methods below) --------------------
     @property
@@ -115,16 +121,44 @@ class Selection:
         return self._head_masks
 
     def matrix(self):
-        """(queries, keys) of the selected layer and head (or mean), or None without data."""
+        """(queries, keys) of the selected layer and head (or mean), or None without data or where a
+        long input holds only some rows (see `row` and StackAttention.pooled_head)."""
         stack = self.stack
-        return None if stack is None else stack.head(self._layer, self._head)
+        return None if stack is None or not stack.complete else stack.head(self._layer, self._head)
+
+    def row(self, query: int) -> np.ndarray | None:
+        """(keys,) the exact attention of one query in the selected layer and head (or mean), or None."""
+        stack = self.stack
+        return None if stack is None else stack.row(self._layer, self._head, query)
+
+    def wanted_rows(self) -> tuple[int, ...]:
+        """The query rows the views show exactly: the focused queries and a zoomed-in window."""
+        focus = self.tokens if self._direction == FROM else ()  # a key's column is every row: pooled only
+        return tuple(sorted(set(focus) | set(self._zoom_rows)))
+
+    def show_rows(self, rows: Iterable[int]) -> None:
+        """A zoomed-in matrix shows these query rows: a long input fetches them exactly."""
+        self._zoom_rows = tuple(rows)
+        self._ask_rows()
+
+    def _ask_rows(self) -> None:
+        """Say which rows a long input lacks, once per set of rows."""
+        stack = self.stack
+        if stack is None or stack.complete:
+            return
+        wanted = self.wanted_rows()
+        missing = set(wanted) - set(stack.rows)
+        request = (self._stack_name, wanted)
+        if missing and request != self._asked:
+            self._asked = request
+            self.rows_wanted.emit(self._stack_name, wanted)
 
     # -- changes --------------------------------------------------------------------------
     def set_stacks(self, stacks: Mapping[str, StackAttention]) -> None:
         """New data (a new input or model). Keeps stack, layer, head and focus where they still fit,
         and the chosen set only where the tokens are the same (a re-run with a head ablated)."""
         if _tokens_of(stacks) != _tokens_of(self._stacks):
-            self._chosen = frozenset()
+            self._chosen, self._zoom_rows, self._asked = frozenset(), (), None
         self._stacks = dict(stacks)
         if self._stack_name not in self._stacks:
             self._stack_name = next(iter(self._stacks), None)
@@ -234,6 +268,7 @@ class Selection:
         self._clamp()
         if self._fields() != before:
             self.changed.emit()
+            self._ask_rows()
 
     def _clamp(self) -> None:
         stack = self.stack
