@@ -79,26 +79,3 @@ def hand_stacks() -> dict[str, StackAttention]:
             "cross", softmax_rows(rng.normal(size=(2, 3, 4, 5)) * 2, key_mask), target, source, key_mask=key_mask
         ),
     }
-
-
-@pytest.fixture
-def settle(qapp):
-    """Let Qt lay out and range the views (pyqtgraph updates view ranges lazily); call it
-    after changing data and before mapping positions to the screen."""
-    return qapp.processEvents
-
-
-@pytest.fixture
-def hover(qtbot):
-    """Move the mouse over a pyqtgraph canvas to where a scene position lies on screen."""
-
-    import pyqtgraph as pg
-
-    rate = pg.getConfigOption("mouseRateLimit")  # moves per second; pyqtgraph drops moves that come faster
-    gap_ms = int(1000 / rate) + 5 if rate > 0 else 0
-
-    def hover_at(canvas, scene_pos):
-        qtbot.wait(gap_ms)
-        qtbot.mouseMove(canvas.viewport(), pos=canvas.mapFromScene(scene_pos))
-
-    return hover_at

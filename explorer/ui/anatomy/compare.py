@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPush
 
 from explorer.core.assets import sample_images
 from explorer.core.compare import Comparison, ShapeMismatchError, check_same_length, compare
+from explorer.core.long_path import needs_every_row
 from explorer.core.state.app_state import AppState
 from explorer.core.state.runs import Picture
 from explorer.shared import images
@@ -161,6 +162,9 @@ class ComparePanel(QWidget):
             self.message.setText(PICK_IMAGE if _is_image_model(self.runner) else TYPE_TEXT)
             return
         other = self.second.stacks.get(stack.name)
+        if not (stack.complete and other.complete):
+            self.message.setText(needs_every_row("Comparing two inputs", stack if not stack.complete else other))
+            return
         try:
             check_same_length(len(stack.query_tokens), len(other.query_tokens))
             check_same_length(len(stack.key_tokens), len(other.key_tokens))

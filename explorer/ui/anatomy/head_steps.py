@@ -12,6 +12,7 @@ from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from explorer.core import anatomy
+from explorer.core.long_path import needs_every_row
 from explorer.core.state.selection import FROM, Selection
 from explorer.ui.anatomy.heatmaps import HeatmapGrid
 from explorer.ui.views.controls import HeadBox, LayerBox
@@ -54,6 +55,9 @@ class OneHeadPanel(QWidget):
         stack = selection.stack
         if result is None or stack is None:
             self.summary.setText("Run the model to see its steps.")
+            return
+        if not stack.complete:
+            self.summary.setText(needs_every_row("Step by step", stack))
             return
         head = 0 if selection.head is None else selection.head  # the mean of heads has no q and k of its own
         query = selection.token if selection.token is not None and selection.direction == FROM else 0

@@ -33,6 +33,7 @@ from explorer.core.head_stats import (
     repeated_tokens_run,
     result_head_stats,
 )
+from explorer.core.long_path import needs_every_row
 from explorer.core.state.app_state import AppState
 
 CURRENT, BATCH, REPEATED = "current input", "sample batch", "repeated random tokens"
@@ -168,6 +169,9 @@ class HeadTablePanel(QWidget):
 
     def set_result(self, result) -> None:
         self.current = result_head_stats(result.stacks, self.end_tokens) if result is not None else {}
+        long = next((s for s in (result.stacks.values() if result is not None else ()) if not s.complete), None)
+        if long is not None:
+            self.status.setText(needs_every_row("The head table of this input", long))
         self._show()
 
     def run_batch(self) -> None:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from explorer.core.state.selection import Selection
+
+
+def value_text(value: float) -> str:
+    """The shortest text that reads back to exactly this float32."""
+    return np.format_float_positional(np.float32(value), unique=True, trim="-")
 
 
 class SelectionView(QWidget):

@@ -25,6 +25,7 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
+from explorer.core.result import StackAttention
 from explorer.core.state.selection import EACH, FROM, MEAN, TO, Selection
 from explorer.core.token_sets import combine
 from explorer.ui.views.base import SelectionView
@@ -88,6 +89,23 @@ class Lines:
         query, key = (middle, others) if direction == FROM else (others, middle)
         strong = weight >= MIN_WEIGHT
         return Lines(query[strong], key[strong], weight[strong])
+
+
+def held_lines(stack: StackAttention, rows: np.ndarray, tokens: tuple[int, ...], direction: str, how: str,
+               limit: int) -> Lines:
+    """The lines of a long input's head from the rows it holds, (R, K) as `stack.rows` names them: a
+    query's own (fetched when focused), or, for a key, what the held rows give it."""
+    held = np.asarray(stack.rows)
+    index = {query: i for i, query in enumerate(stack.rows)}
+    if direction == FROM:
+        tokens = tuple(index[t] for t in tokens if t in index)
+        if not tokens:  # the row is being fetched
+            return Lines(np.zeros(0, int), np.zeros(0, int), np.zeros(0, np.float32))
+    lines = Lines.of_set(rows, tokens, how, direction) if len(tokens) > 1 else Lines.of(
+        rows, tokens[0] if tokens else None, direction, limit)
+    if direction == FROM and len(tokens) > 1 and how != EACH:
+        return Lines(np.full(len(lines.key), float(np.mean(held[list(tokens)]))), lines.key, lines.weight)
+    return Lines(held[lines.query.astype(int)], lines.key, lines.weight)
 
 
 class HeadView(SelectionView):
@@ -178,8 +196,12 @@ class HeadView(SelectionView):
         tokens, direction, how = self.focus
         visible = sorted(self.selection.visible_heads) if stack else []
         limit = MAX_LINES // max(1, len(visible))
-        matrices = {head: stack.attentions[self.selection.layer, head] for head in visible}  # (Q, K) each
-        if len(tokens) > 1:
+        # (Q, K) each; a long input's (rows, keys): the rows it holds, which held_lines names
+        matrices = {head: stack.attentions[self.selection.layer, head] for head in visible}
+        if stack is not None and not stack.complete:
+            self.lines = {head: held_lines(stack, matrix, tokens, direction, how, limit)
+                          for head, matrix in matrices.items()}
+        elif len(tokens) > 1:
             self.lines = {head: Lines.of_set(matrix, tokens, how, direction) for head, matrix in matrices.items()}
         else:
             token = tokens[0] if tokens else None

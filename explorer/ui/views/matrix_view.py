@@ -1,7 +1,11 @@
 """Matrix view: the [queries x keys] attention of one head (or the mean of heads) as a heatmap.
 
 A Shift-clicked token set is outlined; its summed or averaged row (column, for attention to the
-tokens) is drawn as one more strip of cells, half a cell below (right of) the matrix."""
+tokens) is drawn as one more strip of cells, half a cell below (right of) the matrix.
+
+Wheel or drag a box to zoom in, Home to see it whole. A long input shows its pooled map, with the
+exact rows it holds over it; zoomed in to a few dozen queries, their rows are fetched exactly
+(explorer.ui.views.pooled_cells)."""
 
 from __future__ import annotations
 
@@ -9,21 +13,22 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QPen
-from PySide6.QtWidgets import QCheckBox, QGraphicsRectItem, QHBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGraphicsRectItem, QHBoxLayout, QPushButton, QWidget
 
 from explorer.core.result import StackAttention
 from explorer.core.state.selection import EACH, FROM, MEAN, SUM, Selection
 from explorer.core.token_sets import combine
-from explorer.ui.views.base import SelectionView
+from explorer.ui.views.base import SelectionView, value_text
 from explorer.ui.views.colors import BACKGROUND, FOREGROUND, NOT_ALLOWED, SELECTED, heatmap
 from explorer.ui.views.controls import HeadBox, HowBox, LayerBox
+from explorer.ui.views.pooled_cells import ZOOM_ROWS, PooledCells, block_text, cell_means
 from explorer.ui.views.token_axis import TokenAxis
 
 HINT = (
     "Hover a cell to read its value; click it to focus its query (its key when showing attention to a token); "
-    "Shift-click adds tokens."
+    "Shift-click adds tokens; wheel or drag a box to zoom, Home to see it whole."
 )
 STRIP_GAP = 0.5  # cells between the matrix and a token set's combined strip
 HOW_WORDS = {SUM: "sum", MEAN: "average"}
@@ -37,11 +42,6 @@ def allowed_cells(stack: StackAttention) -> np.ndarray:
     if stack.causal:
         allowed &= np.tri(*allowed.shape, dtype=bool)  # key index <= query index
     return allowed
-
-
-def value_text(value: float) -> str:
-    """The shortest text that reads back to exactly this float32."""
-    return np.format_float_positional(np.float32(value), unique=True, trim="-")
 
 
 class MatrixView(SelectionView):
@@ -64,6 +64,10 @@ class MatrixView(SelectionView):
         self.grey_masked.setToolTip("Hidden keys and a decoder's future: grey, or their values (exactly 0)")
         self.grey_masked.toggled.connect(self._show_not_allowed)
         toolbar.addWidget(self.grey_masked)
+        self.fit_button = QPushButton("Whole matrix")
+        self.fit_button.setToolTip("Zoom out to every query and key (Home)")
+        self.fit_button.clicked.connect(self.fit)
+        toolbar.addWidget(self.fit_button)
 
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground(BACKGROUND)
@@ -81,6 +85,7 @@ class MatrixView(SelectionView):
         self.plot.setMenuEnabled(False)
         self.view_box = self.plot.getViewBox()
         self.view_box.invertY(True)  # row 0 (the first query) at the top
+        self.view_box.setMouseMode(pg.ViewBox.RectMode)  # a dragged box zooms in; the wheel zooms too
         # Cells fill the plot rather than staying square: a locked aspect floated the matrix in the middle
         # of a tall or wide pane, away from its token labels.
 
@@ -101,12 +106,18 @@ class MatrixView(SelectionView):
         self.color_bar = pg.ColorBarItem(colorMap=heatmap(), interactive=False, width=15, colorMapMenu=False)
         self.color_bar.setImageItem(self.image, insert_in=self.plot)
         self.color_bar.getAxis("right").setTextPen(FOREGROUND)
+        self.cells = PooledCells(self.plot)  # a long input's exact rows and greyed blocks
+        self._zoomed = QTimer(self, singleShot=True, interval=250)  # a zoom settles before rows are fetched
+        self._zoomed.timeout.connect(self._fetch_rows)
+        self.view_box.sigRangeChanged.connect(lambda *_: self._zoomed.start())
 
         self.readout = self._assemble(toolbar, self.canvas, HINT)
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # values to copy
         self.matrix: np.ndarray | None = None  # (queries, keys) exactly as shown
         self.allowed: np.ndarray | None = None  # (queries, keys) bool
         self.extent = QRectF(0, 0, 1, 1)
+        self._tokens_shown: tuple | None = None  # the zoom is kept while the tokens stay the same
+        self.long = False  # a long input: pooled map and exact rows
         self._strip_side: str | None = None  # where the combined strip is (FROM: below, TO: right), for ranging
         self.refresh()
 
@@ -114,32 +125,49 @@ class MatrixView(SelectionView):
     def _rebuild(self) -> None:
         """What depends on the stack only: labels, extent, the cells that were not allowed."""
         stack = self.selection.stack
+        self.long = stack is not None and not stack.complete
         if stack is None:
             self.allowed = None
             self.query_axis.set_tokens(())
             self.key_axis.set_tokens(())
             self.not_allowed.clear()
+            self.cells.clear()
+            self._tokens_shown = None
             return
         queries, keys = len(stack.query_tokens), len(stack.key_tokens)
         self.query_axis.set_tokens(stack.query_tokens)
         self.key_axis.set_tokens(stack.key_tokens)
-        self.allowed = allowed_cells(stack)
-        overlay = np.zeros((queries, keys, 4), dtype=np.uint8)  # (Q, K, RGBA)
-        overlay[~self.allowed] = NOT_ALLOWED
         self.extent = QRectF(0, 0, keys, queries)  # one unit per cell
-        self.not_allowed.setImage(overlay, levels=(0, 255), rect=self.extent)
+        self.allowed = None if self.long else allowed_cells(stack)  # a long input's: by block (PooledCells)
+        if self.allowed is not None:
+            overlay = np.zeros((queries, keys, 4), dtype=np.uint8)  # (Q, K, RGBA)
+            overlay[~self.allowed] = NOT_ALLOWED
+            self.not_allowed.setImage(overlay, levels=(0, 255), rect=self.extent)
         self._show_not_allowed()
-        self._strip_side = None
-        self.view_box.setRange(self.extent, padding=0)
+        tokens = (stack.name, stack.query_tokens, stack.key_tokens)
+        # new tokens: the whole matrix; the same ones (rows fetched, a head ablated): as zoomed
+        if tokens != self._tokens_shown:
+            self._tokens_shown, self._strip_side = tokens, None
+            self.view_box.setLimits(xMin=-keys, xMax=2 * keys, yMin=-queries, yMax=2 * queries)
+            self.fit()
+
+    def fit(self) -> None:
+        """Zoom out to the whole matrix (and a token set's strip)."""
+        strip = self._strip_side is not None
+        self.view_box.setRange(self.extent.united(self.strip_rect()) if strip else self.extent, padding=0)
 
     def _show_not_allowed(self) -> None:
-        self.not_allowed.setVisible(
-            self.allowed is not None and not self.allowed.all() and self.grey_masked.isChecked()
-        )
+        grey = self.grey_masked.isChecked()
+        self.not_allowed.setVisible(self.allowed is not None and not self.allowed.all() and grey)
+        self.cells.set_grey(self.selection.stack if self.long else None, grey)
 
     def _redraw(self) -> None:
         selection = self.selection
         self.matrix = selection.matrix()
+        if self.long:
+            self._redraw_long()
+            return
+        self.cells.clear()
         if self.matrix is None:
             self.image.clear()
             self.combined.clear()
@@ -163,8 +191,33 @@ class MatrixView(SelectionView):
                 title += f" (0 to {value_text(self.combined_row.max())})"
         self.plot.setTitle(title, color=FOREGROUND)
 
+    def _redraw_long(self) -> None:
+        """A long input: the pooled map as cell means, the exact rows over it, one colour scale."""
+        selection, stack = self.selection, self.selection.stack
+        layer, head = selection.layer, selection.head
+        high = self.cells.high(stack, layer, head)
+        self.image.setImage(cell_means(stack, layer, head), autoLevels=False, rect=self.cells.pooled_rect(stack))
+        self.color_bar.setLevels((0.0, high))
+        self.cells.draw_rows(stack, layer, head, high)
+        self.combined.clear()
+        self.combined_row = None
+        self._draw_focus()
+        words = "mean of heads" if head is None else stack.head_label(head)
+        self.plot.setTitle(f"{selection.stack_name} · layer {layer} · {words} · pooled in blocks of {stack.block} "
+                           f"tokens, {len(stack.rows)} rows exact", color=FOREGROUND)
+
+    def _fetch_rows(self) -> None:
+        """Zoomed in to a few dozen queries of a long input: ask for their exact rows."""
+        if not self.long or self.selection.stack is None:
+            return
+        (_, _), (top, bottom) = self.view_box.viewRange()
+        queries = len(self.selection.stack.query_tokens)
+        first, end = max(0, math.floor(top)), min(queries, math.ceil(bottom))
+        if 0 < end - first <= ZOOM_ROWS:
+            self.selection.show_rows(range(first, end))
+
     def _draw_focus(self) -> None:
-        queries, keys = self.matrix.shape
+        queries, keys = self.extent.height(), self.extent.width()
         token = self.selection.token
         from_query = self.selection.direction == FROM
         self.query_axis.set_highlight(token if from_query else None)
@@ -220,20 +273,23 @@ class MatrixView(SelectionView):
     # -- the mouse ------------------------------------------------------------------------
     def cell_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
         """(query, key) under a scene position, or None outside the matrix."""
-        if self.matrix is None or not self.view_box.sceneBoundingRect().contains(scene_pos):
+        if self.selection.stack is None or not self.view_box.sceneBoundingRect().contains(scene_pos):
             return None
         point = self.view_box.mapSceneToView(scene_pos)
         query, key = math.floor(point.y()), math.floor(point.x())
-        queries, keys = self.matrix.shape
+        queries, keys = int(self.extent.height()), int(self.extent.width())
         return (query, key) if 0 <= query < queries and 0 <= key < keys else None
 
     def cell_text(self, query: int, key: int) -> str:
-        stack = self.selection.stack
-        text = (
-            f"query {query} {stack.query_tokens[query]!r} → key {key} {stack.key_tokens[key]!r}: "
-            f"{value_text(self.matrix[query, key])}"
-        )
-        if self.allowed is not None and not self.allowed[query, key]:
+        stack, selection = self.selection.stack, self.selection
+        row = self.matrix[query] if self.matrix is not None else selection.row(query)
+        if row is None:  # a long input's row not held: its pooled cell
+            return block_text(stack, selection.layer, selection.head, query, key)
+        text = (f"query {query} {stack.query_tokens[query]!r} → key {key} {stack.key_tokens[key]!r}: "
+                f"{value_text(row[key])}")
+        allowed = self.allowed[query, key] if self.allowed is not None else (
+            (stack.key_mask is None or stack.key_mask[key]) and not (stack.causal and key > query))
+        if not allowed:
             text += "  (not allowed: masked key or causal future)"
         return text
 
@@ -273,3 +329,9 @@ class MatrixView(SelectionView):
             self.selection.toggle_token(token)
         else:
             self.selection.set_token(token)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Home:
+            self.fit()
+        else:
+            super().keyPressEvent(event)

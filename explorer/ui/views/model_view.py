@@ -31,6 +31,8 @@ from explorer.core.result import StackAttention
 from explorer.core.state.selection import Selection
 from explorer.ui.views.base import SelectionView
 from explorer.ui.views.colors import BACKGROUND, FOREGROUND, NOT_ALLOWED, SELECTED, heatmap
+from explorer.ui.views.pooled_cells import block_sizes
+from explorer.ui.views.pooled_cells import not_allowed_blocks as pooled_not_allowed
 
 THUMBNAIL = 64  # most pixels a side of one head's thumbnail
 MIN_THUMBNAIL = 24  # short inputs are enlarged to at least this, so the gaps stay thin
@@ -74,12 +76,23 @@ def not_allowed_blocks(stack: StackAttention, size: int = THUMBNAIL) -> np.ndarr
     return masked
 
 
+def wholly(masked: np.ndarray, size: int = THUMBNAIL) -> np.ndarray:
+    """(Q, K) bool -> (q, k) over the blocks of `block_means`: True where every cell of the block is."""
+    for axis in (1, 0):
+        masked = np.logical_and.reduceat(masked, block_edges(masked.shape[axis], size)[:-1], axis=axis)
+    return masked
+
+
 def compose(stack: StackAttention, grey_masked: bool = True) -> np.ndarray:
     """(layers * cell_q, (heads + 1) * cell_k, 3) uint8: every head's thumbnail and each layer's
     mean; with `grey_masked`, NOT_ALLOWED's grey where the model could not attend."""
-    thumbs = block_means(stack.attentions)  # (L, H, q, k)
+    if stack.complete:
+        thumbs, masked = block_means(stack.attentions), not_allowed_blocks(stack)  # (L, H, q, k), (q, k)
+    else:  # a long input: its pooled maps, as cell means (explorer.ui.views.pooled_cells)
+        sizes = block_sizes(len(stack.key_tokens), stack.block)
+        thumbs = block_means(stack.pooled / sizes)
+        masked = wholly(pooled_not_allowed(stack))
     thumbs = np.concatenate([thumbs, thumbs.mean(axis=1, keepdims=True)], axis=1)  # (L, H + 1, q, k)
-    masked = not_allowed_blocks(stack)  # (q, k), the same for every thumbnail
     layers, columns, q, k = thumbs.shape
     grow = max(1, math.ceil(MIN_THUMBNAIL / max(q, k)))
     if grow > 1:
