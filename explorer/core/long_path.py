@@ -85,7 +85,7 @@ def path_words(paths: Mapping[str, LongPath] | None, bytes_needed: int) -> str:
     if paths is None:
         return ""
     block = max(p.block for p in paths.values())
-    return (f"long input: pooled attention in blocks of {block} tokens and exact rows where asked "
+    return (f"Long input: pooled attention in blocks of {block} tokens and exact rows where asked "
             f"(the full attention would take {bytes_needed / 2**30:.1f} GB)")
 
 

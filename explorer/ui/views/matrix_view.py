@@ -204,7 +204,7 @@ class MatrixView(SelectionView):
         self._draw_focus()
         words = "mean of heads" if head is None else stack.head_label(head)
         self.plot.setTitle(f"{selection.stack_name} · layer {layer} · {words} · pooled in blocks of {stack.block} "
-                           f"tokens, {len(stack.rows)} rows exact", color=FOREGROUND)
+                           f"tokens, {len(stack.rows)} row{'s' * (len(stack.rows) != 1)} exact", color=FOREGROUND)
 
     def _fetch_rows(self) -> None:
         """Zoomed in to a few dozen queries of a long input: ask for their exact rows."""
