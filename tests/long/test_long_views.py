@@ -45,13 +45,13 @@ def test_the_matrix_view_zooms_in_to_exact_values(qtbot, long_window, gpt_path, 
     # the whole matrix: the pooled map, each cell its mass over its keys
     sizes = block_sizes(len(stack.key_tokens), stack.block)
     np.testing.assert_allclose(view.image.image, stack.pooled_head(layer, head) / sizes, rtol=1e-6)
-    query, key = 12, 3
+    query, key = 12, 5
     assert query not in stack.rows
     hover(view.canvas, view.view_box.mapViewToScene(QPointF(key + 0.5, query + 0.5)))
     assert "pooled" in view.readout.text()
 
     # zoom to a few rows: they are fetched, drawn exactly, and read back as the model's values
-    view.view_box.setRange(QRectF(0, 10, 8, 6), padding=0)
+    view.view_box.setRange(QRectF(4, 10, 8, 6), padding=0)
     qtbot.waitUntil(lambda: query in selection.stack.rows, timeout=10_000)
     wait_for_result(long_window)
     view.refresh()
@@ -60,6 +60,14 @@ def test_the_matrix_view_zooms_in_to_exact_values(qtbot, long_window, gpt_path, 
     model_value = expected.row(layer, head, query)[key]
     assert view.readout.text().endswith(f": {value_text(model_value)}")
     np.testing.assert_allclose(selection.row(query)[key], model_value, atol=1e-6)
+    # the colours are scaled to what is in sight: rows 10-15 exactly, keys 4-11, and their pooled cells
+    held = selection.stack
+    b = held.block
+    means = held.pooled_head(layer, head) / block_sizes(len(held.key_tokens), b)
+    in_sight = max(float(means[10 // b : -(-16 // b), 4 // b : -(-12 // b)].max()),
+                   float(expected.head(layer, head)[10:16, 4:12].max()))
+    assert view.color_bar.levels()[1] == pytest.approx(in_sight, rel=1e-6)
+    assert in_sight < view.cells.high(held, layer, head)  # not the whole map's scale
     drawn = [image.image for image in view.cells.row_images if image.isVisible()]
     assert any(np.allclose(rows, expected.head(layer, head)[10:16], atol=1e-6) for rows in drawn if len(rows) == 6)
     assert ZOOM_ROWS >= 6

@@ -108,7 +108,7 @@ class MatrixView(SelectionView):
         self.color_bar.getAxis("right").setTextPen(FOREGROUND)
         self.cells = PooledCells(self.plot)  # a long input's exact rows and greyed blocks
         self._zoomed = QTimer(self, singleShot=True, interval=250)  # a zoom settles before rows are fetched
-        self._zoomed.timeout.connect(self._fetch_rows)
+        self._zoomed.timeout.connect(self._zoom_settled)
         self.view_box.sigRangeChanged.connect(lambda *_: self._zoomed.start())
 
         self.readout = self._assemble(toolbar, self.canvas, HINT)
@@ -195,7 +195,7 @@ class MatrixView(SelectionView):
         """A long input: the pooled map as cell means, the exact rows over it, one colour scale."""
         selection, stack = self.selection, self.selection.stack
         layer, head = selection.layer, selection.head
-        high = self.cells.high(stack, layer, head)
+        high = self.cells.high(stack, layer, head, self.view_box.viewRect())  # what is in sight
         self.image.setImage(cell_means(stack, layer, head), autoLevels=False, rect=self.cells.pooled_rect(stack))
         self.color_bar.setLevels((0.0, high))
         self.cells.draw_rows(stack, layer, head, high)
@@ -205,6 +205,13 @@ class MatrixView(SelectionView):
         words = "mean of heads" if head is None else stack.head_label(head)
         self.plot.setTitle(f"{selection.stack_name} · layer {layer} · {words} · pooled in blocks of {stack.block} "
                            f"tokens, {len(stack.rows)} row{'s' * (len(stack.rows) != 1)} exact", color=FOREGROUND)
+
+    def _zoom_settled(self) -> None:
+        """A long input: colours for what is in sight, and the exact rows of a few dozen queries."""
+        if not self.long or self.selection.stack is None:
+            return
+        self._redraw_long()
+        self._fetch_rows()
 
     def _fetch_rows(self) -> None:
         """Zoomed in to a few dozen queries of a long input: ask for their exact rows."""

@@ -103,10 +103,19 @@ class PooledCells:
                 values = stack.head(layer, head)[index : index + end - first]  # (rows, keys)
                 image.setImage(values, levels=(0.0, high), rect=QRectF(0, first, keys, end - first))
 
-    def high(self, stack: StackAttention, layer: int, head: int | None) -> float:
-        """The top of the colour scale: the largest cell mean or exact value the model could attend."""
-        means = cell_means(stack, layer, head)[~not_allowed_blocks(stack)]
-        exact = stack.head(layer, head)
+    def high(self, stack: StackAttention, layer: int, head: int | None, sight: QRectF | None = None) -> float:
+        """The top of the colour scale: the largest cell mean or exact value the model could attend,
+        among those in `sight` (in tokens; None: all), so that a zoomed-in window away from an attention
+        sink still shows its pattern."""
+        block, queries, keys = stack.block, len(stack.query_tokens), len(stack.key_tokens)
+        q0, q1, k0, k1 = 0, queries, 0, keys
+        if sight is not None:
+            q0, q1 = max(0, int(sight.top())), min(queries, int(np.ceil(sight.bottom())))
+            k0, k1 = max(0, int(sight.left())), min(keys, int(np.ceil(sight.right())))
+        blocks = np.s_[q0 // block : -(-q1 // block), k0 // block : -(-k1 // block)]
+        means = cell_means(stack, layer, head)[blocks][~not_allowed_blocks(stack)[blocks]]
+        held = [i for i, query in enumerate(stack.rows) if q0 <= query < q1]
+        exact = stack.head(layer, head)[held, k0:k1]
         top = max(float(means.max()) if means.size else 0.0, float(exact.max()) if exact.size else 0.0)
         return top if top > 0 else 1.0
 
