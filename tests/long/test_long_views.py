@@ -9,6 +9,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 
 from explorer.core.model import open_model
 from explorer.core.runner import Runner
+from explorer.core.state.selection import TO
 from explorer.ui.views.base import value_text
 from explorer.ui.views.pooled_cells import ZOOM_ROWS, block_sizes
 
@@ -97,3 +98,14 @@ def test_the_model_and_head_views_draw_a_long_input(long_window, wait_for_result
         row = selection.stack.row(selection.layer, head, 7)
         assert set(lines.query.tolist()) == {7}
         np.testing.assert_array_equal(lines.weight, row[lines.key])
+
+    # attention to a key: what the rows held give it, said as such
+    selection.set_token(3, TO)
+    head_view.refresh()
+    held = selection.stack
+    for head, lines in head_view.lines.items():
+        assert set(lines.query.tolist()) <= set(held.rows) and set(lines.key.tolist()) <= {3}
+        for query, weight in zip(lines.query.tolist(), lines.weight.tolist(), strict=True):
+            assert weight == held.row(selection.layer, head, query)[3]
+    assert any(len(lines.query) for lines in head_view.lines.values())
+    assert "queries held exactly" in head_view._token_text(3, TO)

@@ -317,4 +317,7 @@ class HeadView(SelectionView):
         stack = self.selection.stack
         if direction == FROM:
             return f"query {token} {stack.query_tokens[token]!r}: its attention over the keys"
+        if not stack.complete:  # a key's column spans every row; a long input holds some
+            return (f"key {token} {stack.key_tokens[token]!r}: the attention it receives from the {len(stack.rows)} "
+                    "queries held exactly (the matrix view shows every query's, pooled)")
         return f"key {token} {stack.key_tokens[token]!r}: the attention it receives"
