@@ -15,6 +15,7 @@ functions take one layer's (B, H, T, S) probabilities; any exporter of a contrac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,9 @@ from explorer import contract
 # and the longest block the graph's dynamic axes allow.
 EXAMPLE_ROWS, EXAMPLE_BLOCK = 10, 4
 MAX_SELECTION = 1 << 20
+# A layer's probabilities are made this many runs of query blocks at a time where an attention function
+# takes the long inputs (attend_in_chunks): at 4,096 tokens and 9 heads, 76 MB of map at once, not 604 MB.
+QUERY_CHUNKS = 8
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,9 @@ def pooled_attention(probs: torch.Tensor, block: torch.Tensor) -> torch.Tensor:
     and divide by their real size."""
     queries, keys = probs.shape[-2:]
     # A block longer than an axis is that whole axis: padding it to b would cost b², not T·S.
-    query_block, key_block = torch.sym_min(block.shape[0], queries), torch.sym_min(block.shape[0], keys)
+    # (at least 1: a chunk of attend_in_chunks may hold no query at all)
+    query_block = torch.sym_max(torch.sym_min(block.shape[0], queries), 1)
+    key_block = torch.sym_min(block.shape[0], keys)
     # Ceilings of positive numbers only: the ONNX exporter writes a SymInt's // as Div, which truncates.
     query_blocks, key_blocks = (queries + query_block - 1) // query_block, (keys + key_block - 1) // key_block
     padded = F.pad(probs, (0, key_blocks * key_block - keys, 0, query_blocks * query_block - queries))
@@ -61,6 +67,41 @@ def pooled_attention(probs: torch.Tensor, block: torch.Tensor) -> torch.Tensor:
     starts = torch.arange(query_blocks, device=probs.device) * query_block
     sizes = (queries - starts).clamp(max=query_block).to(probs.dtype)  # real queries per block
     return sums / sizes[:, None]
+
+
+def attend_in_chunks(
+    probs_of: Callable[[Callable[[torch.Tensor], torch.Tensor]], torch.Tensor],
+    value: torch.Tensor,
+    selection: AttentionSelection,
+    queries: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One layer's attention output, exact rows and pooled map, its probabilities made QUERY_CHUNKS
+    runs of query blocks at a time, so that the layer holds 1 / QUERY_CHUNKS of its map at once.
+
+    `probs_of(select)` gives the (B, H, q, S) probabilities of the queries `select` picks out of a
+    (B, H, T, ...) tensor (the layer's query and, where it has a query axis, its mask). The rows
+    asked for are made by the same function from their own queries, which gives the probabilities
+    the chunks hold to float rounding (1e-7). Returns (B, H, T, hd), (B, H, min(R, T), S) and
+    (B, H, ceil(T / b), ceil(S / b))."""
+    keys, block = value.shape[2], selection.block.shape[0]
+    query_block, key_block = torch.sym_max(torch.sym_min(block, queries), 1), torch.sym_min(block, keys)
+    blocks = (queries + query_block - 1) // query_block
+    per_chunk = (blocks + QUERY_CHUNKS - 1) // QUERY_CHUNKS * query_block  # whole blocks: pooling stays aligned
+    # Written into tensors of the whole length, not concatenated: a concatenation's length is a sum of
+    # minima that the exporter cannot see equals `queries`, and the shapes after it would not match.
+    out = value.new_zeros(*value.shape[:2], queries, value.shape[-1])  # (B, H, T, hd)
+    pooled = value.new_zeros(*value.shape[:2], blocks, (keys + key_block - 1) // key_block)  # (B, H, T / b, S / b)
+    for i in range(QUERY_CHUNKS):  # a fixed count: the graph's shapes stay functions of its inputs' shapes
+        start = torch.sym_min(i * per_chunk, queries)
+        end = torch.sym_min(start + per_chunk, queries)
+        probs = probs_of(lambda t, start=start, end=end: t[:, :, start:end])  # (B, H, chunk, S), maybe empty
+        out = torch.slice_scatter(out, torch.matmul(probs, value), dim=2, start=start, end=end)
+        pooled = torch.slice_scatter(pooled, pooled_attention(probs, selection.block), dim=2,
+                                     start=(start + query_block - 1) // query_block,  # `queries` when empty
+                                     end=(end + query_block - 1) // query_block)
+    chosen = selection.rows[: torch.sym_min(selection.rows.shape[0], queries)]
+    rows = probs_of(lambda t: t.index_select(2, chosen))  # (B, H, R, S)
+    return out, rows, pooled
 
 
 def default_inputs(metadata: contract.ModelMetadata) -> dict[str, np.ndarray]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from export.long_inputs import AttentionSelection, exact_rows, pooled_attention
+from export.long_inputs import AttentionSelection, attend_in_chunks
 
 INTERNALS = ("queries", "keys", "values")  # the contract's step-by-step outputs, per attention call
 ATTENTION = "attention_explorer_eager"  # our name for eager attention with a record
@@ -41,14 +41,15 @@ class AttentionRecord:
         self.rows: list[torch.Tensor] = []  # (B, H, rows, S) per call
         self.pooled: list[torch.Tensor] = []  # (B, H, T / b, S / b) per call
 
-    def add(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, probs: torch.Tensor,
-            scoring: Scoring) -> None:
+    def add(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, scoring: Scoring,
+            rows: torch.Tensor | None = None, pooled: torch.Tensor | None = None) -> None:
+        """One call: what it saw and, with a selection, its rows and pooled map (attend_in_chunks)."""
         for name, tensor in zip(self.seen, (query, key, value), strict=True):
             self.seen[name].append(tensor)  # (B, H, T, hd)
         self.scoring.append(scoring)
         if self.selection is not None:
-            self.rows.append(exact_rows(probs, self.selection.rows))
-            self.pooled.append(pooled_attention(probs, self.selection.block))
+            self.rows.append(rows)
+            self.pooled.append(pooled)
 
     def stacked(self, name: str) -> torch.Tensor:
         return torch.stack(self.seen[name])  # (L, B, H, T, hd)
@@ -78,15 +79,26 @@ def recorded_eager_attention(
     passes only for the record."""
     scaling = query.size(-1) ** -0.5 if scaling is None else scaling
     key, value = per_query_head(key, query.shape[1]), per_query_head(value, query.shape[1])
-    scores = torch.matmul(query, key.transpose(-1, -2)) * scaling  # (B, H, T, S)
-    if softcap is not None:
-        scores = torch.tanh(scores / softcap) * softcap
-    if attention_mask is not None:
-        scores = scores + attention_mask  # 0 where allowed, the most negative float where masked
-    probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)  # (B, H, T, S); masked keys 0
+    # a mask broadcast over the queries (query axis 1 in the graph) is every query's
+    broadcast = attention_mask is None or (isinstance(attention_mask.shape[-2], int) and attention_mask.shape[-2] == 1)
+
+    def probs_of(select) -> torch.Tensor:
+        """The probabilities of the queries `select` picks: (B, H, q, S); masked keys exactly 0."""
+        scores = torch.matmul(select(query), key.transpose(-1, -2)) * scaling  # (B, H, q, S)
+        if softcap is not None:
+            scores = torch.tanh(scores / softcap) * softcap
+        if attention_mask is not None:  # 0 where allowed, the most negative float where masked
+            scores = scores + (attention_mask if broadcast else select(attention_mask))
+        return torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)
+
+    scoring = Scoring(float(scaling), None if softcap is None else float(softcap), sliding_window)
+    if attention_record is not None and attention_record.selection is not None:  # a long input's layer
+        out, rows, pooled = attend_in_chunks(probs_of, value, attention_record.selection, query.shape[2])
+        attention_record.add(query, key, value, scoring, rows, pooled)
+        return out.transpose(1, 2).contiguous(), None  # the record holds what the file returns
+    probs = probs_of(lambda t: t)  # (B, H, T, S)
     if attention_record is not None:
-        scoring = Scoring(float(scaling), None if softcap is None else float(softcap), sliding_window)
-        attention_record.add(query, key, value, probs, scoring)
+        attention_record.add(query, key, value, scoring)
     out = torch.matmul(probs, value).transpose(1, 2).contiguous()  # (B, T, H, hs)
     return out, probs
 

@@ -42,4 +42,7 @@ def check_selection(ex, feeds: dict, block: int) -> None:
         np.testing.assert_allclose(pooled, block_sums(attention, block), atol=1e-5, err_msg=stack)
         # Every query of these feeds sees a key, so every row, pooled or not, sums to 1.
         np.testing.assert_allclose(pooled.sum(-1), 1.0, atol=1e-5, err_msg=stack)
-    np.testing.assert_allclose(chosen[contract.LOGITS], full[contract.LOGITS], atol=1e-6)
+    # The same model output, to float rounding: where an attention function computes its map a run of
+    # query blocks at a time (export/long_inputs.attend_in_chunks), the chunks follow the block and
+    # their matrix products round differently (up to 4.9e-6 on the imports' logits, measured).
+    np.testing.assert_allclose(chosen[contract.LOGITS], full[contract.LOGITS], atol=1e-5)
