@@ -158,7 +158,8 @@ class Selection:
         """New data (a new input or model). Keeps stack, layer, head and focus where they still fit,
         and the chosen set only where the tokens are the same (a re-run with a head ablated)."""
         if _tokens_of(stacks) != _tokens_of(self._stacks):
-            self._chosen, self._zoom_rows, self._asked = frozenset(), (), None
+            self._chosen, self._zoom_rows = frozenset(), ()
+        self._asked = None  # a run came back: what it lacks may be asked for again (at the next change)
         self._stacks = dict(stacks)
         if self._stack_name not in self._stacks:
             self._stack_name = next(iter(self._stacks), None)
