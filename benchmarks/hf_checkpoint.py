@@ -26,6 +26,26 @@ def imported_checkpoint(work: Path, name: str, make_checkpoint: Callable[[Path],
     return model
 
 
+def write_decoder(folder: Path, config_class: str, model_class: str, **sizes) -> None:
+    """A random-weight decoder LM of transformers' `config_class` / `model_class` with `sizes`, and a
+    small byte-level BPE tokenizer whose end-of-text token is its bos and eos (the model's ids beyond
+    the tokenizer's are never fed), saved as save_pretrained writes them."""
+    import torch
+    import transformers
+    from transformers import PreTrainedTokenizerFast
+
+    from export.data import code
+    from export.tokenizer import END_OF_TEXT, byte_level_bpe
+
+    tokenizer = byte_level_bpe((d.text for d in code.stdlib_sources()[:40]), 2000)
+    end = tokenizer.token_to_id(END_OF_TEXT)
+    config = getattr(transformers, config_class)(**sizes, tie_word_embeddings=True, bos_token_id=end, eos_token_id=end)
+    torch.manual_seed(0)
+    getattr(transformers, model_class)(config).save_pretrained(folder)
+    PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=END_OF_TEXT, bos_token=END_OF_TEXT).save_pretrained(
+        folder)
+
+
 def open_window(model: Path, settings_name: str):
     """(app, window, seconds): the app's main window in this process, 1400 × 900 with settings of its
     own (WORK/SETTINGS_NAME.ini beside the model), opened on `model` and shown; seconds to open it."""

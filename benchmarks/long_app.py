@@ -30,7 +30,7 @@ from pathlib import Path
 
 from bert_base_app import WORDS  # benchmarks/bert_base_app.py
 from bert_base_app import make_checkpoint as make_bert
-from hf_checkpoint import imported_checkpoint, open_window  # benchmarks/hf_checkpoint.py
+from hf_checkpoint import imported_checkpoint, open_window, write_decoder  # benchmarks/hf_checkpoint.py
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -42,21 +42,9 @@ VIEWS_TARGET_S, SWITCH_TARGET_S, MEMORY_TARGET_GB = 15.0, 0.3, 3.0
 def make_llama(folder: Path) -> None:
     """SmolLM-135M's sizes: 30 layers, 9 query heads sharing 3 key/value heads, hidden 576, feed-forward
     1,536, vocabulary 49,152, tied embeddings; random weights, a small byte-level BPE tokenizer."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    from export.data import code
-    from export.tokenizer import END_OF_TEXT, byte_level_bpe
-
-    tokenizer = byte_level_bpe((d.text for d in code.stdlib_sources()[:40]), 2000)
-    end = tokenizer.token_to_id(END_OF_TEXT)
-    config = LlamaConfig(hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9,
-                         num_key_value_heads=3, vocab_size=49152, max_position_embeddings=8192,
-                         tie_word_embeddings=True, bos_token_id=end, eos_token_id=end)
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=END_OF_TEXT, bos_token=END_OF_TEXT).save_pretrained(
-        folder)
+    write_decoder(folder, "LlamaConfig", "LlamaForCausalLM", hidden_size=576, intermediate_size=1536,
+                  num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3, vocab_size=49152,
+                  max_position_embeddings=8192)
 
 
 def make_long_bert(folder: Path) -> None:

@@ -21,28 +21,16 @@ import sys
 from pathlib import Path
 
 from bert_base_app import WORDS, measure_app  # benchmarks/bert_base_app.py
-from hf_checkpoint import imported_checkpoint  # benchmarks/hf_checkpoint.py
+from hf_checkpoint import imported_checkpoint, write_decoder  # benchmarks/hf_checkpoint.py
 
 REPO = Path(__file__).resolve().parents[1]
 TOKENS = 512
 
 
 def make_checkpoint(folder: Path) -> None:
-    import torch
-    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
-
-    from export.data import code
-    from export.tokenizer import END_OF_TEXT, byte_level_bpe
-
-    tokenizer = byte_level_bpe((d.text for d in code.stdlib_sources()[:40]), 2000)
-    end = tokenizer.token_to_id(END_OF_TEXT)
-    config = Qwen2Config(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
-                         num_key_value_heads=2, vocab_size=151936, max_position_embeddings=4096,
-                         tie_word_embeddings=True, bos_token_id=end, eos_token_id=end)
-    torch.manual_seed(0)
-    Qwen2ForCausalLM(config).save_pretrained(folder)
-    PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=END_OF_TEXT, bos_token=END_OF_TEXT).save_pretrained(
-        folder)
+    write_decoder(folder, "Qwen2Config", "Qwen2ForCausalLM", hidden_size=896, intermediate_size=4864,
+                  num_hidden_layers=24, num_attention_heads=14, num_key_value_heads=2, vocab_size=151936,
+                  max_position_embeddings=4096)
 
 
 def texts(folder: Path, count: int) -> list[str]:
