@@ -15,7 +15,13 @@ from typing import Any
 
 from .contract_audio import INPUT_FEATURES, AudioSpec, audio_position_names  # noqa: F401
 from .contract_cache import CACHE_PARTS, KVCache, past_input, present_output  # noqa: F401
-from .contract_long_inputs import attention_block_input, attention_rows_input, pooled_attention_output  # noqa: F401
+from .contract_long_inputs import (  # noqa: F401
+    LOGIT_ROWS,
+    attention_block_input,
+    attention_rows_input,
+    internals_input,
+    pooled_attention_output,
+)
 
 CONTRACT_VERSION = 1
 METADATA_KEY = "attention_explorer"

@@ -23,3 +23,16 @@ def pooled_attention_output(stack: str) -> str:
     query block i's queries of their attention summed over key block j."""
     return f"pooled_attentions.{stack}"
 
+
+
+def internals_input(stack: str) -> str:
+    """Optional input ``[n]`` float32 whose length alone counts: with n = 0 the stack's step-by-step outputs
+    (``queries``, ``keys``, ``values`` and ``hidden_states.<stack>``) hold no positions, so that a long run
+    neither keeps nor returns them. Default: length 1, every position."""
+    return f"internals.{stack}"
+
+
+# Optional input ``[rows]`` int64 of a causal language model: the positions (0 = this run's first new
+# token) whose logits ``logits`` holds, in this order; the first min(rows, tokens) are used. Default:
+# every position. At 4,096 tokens and a vocabulary of 49,152, all of them would be 805 MB.
+LOGIT_ROWS = "logit_rows"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from export.long_inputs import AttentionSelection, attend_in_chunks
+from export.long_inputs import AttentionSelection, attend_in_chunks, kept_positions
 
 INTERNALS = ("queries", "keys", "values")  # the contract's step-by-step outputs, per attention call
 ATTENTION = "attention_explorer_eager"  # our name for eager attention with a record
@@ -40,12 +40,24 @@ class AttentionRecord:
         self.selection = selection
         self.rows: list[torch.Tensor] = []  # (B, H, rows, S) per call
         self.pooled: list[torch.Tensor] = []  # (B, H, T / b, S / b) per call
+        # Each chunk's part of a mask, made once for all the layers that share the mask: made per layer,
+        # ONNX Runtime would make every layer's at the start of the run (they depend on the inputs
+        # only) and hold them until the layer (1.1 GB at 4,096 tokens over 30 layers).
+        self._mask_parts: dict[tuple[int, object], tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def mask_part(self, mask: torch.Tensor, chunk: object, make) -> torch.Tensor:
+        """`make()`, the part of `mask` that `chunk` names, made at its first call only."""
+        key = (id(mask), chunk)
+        if key not in self._mask_parts:
+            self._mask_parts[key] = (mask, make())  # holding `mask` keeps its id from being reused
+        return self._mask_parts[key][1]
 
     def add(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, scoring: Scoring,
             rows: torch.Tensor | None = None, pooled: torch.Tensor | None = None) -> None:
-        """One call: what it saw and, with a selection, its rows and pooled map (attend_in_chunks)."""
+        """One call: what it saw (none of its positions where the selection leaves the internals out) and,
+        with a selection, its rows and pooled map (attend_in_chunks)."""
         for name, tensor in zip(self.seen, (query, key, value), strict=True):
-            self.seen[name].append(tensor)  # (B, H, T, hd)
+            self.seen[name].append(kept_positions(tensor, 2, self.selection))  # (B, H, T, hd)
         self.scoring.append(scoring)
         if self.selection is not None:
             self.rows.append(rows)
@@ -82,18 +94,28 @@ def recorded_eager_attention(
     # a mask broadcast over the queries (query axis 1 in the graph) is every query's
     broadcast = attention_mask is None or (isinstance(attention_mask.shape[-2], int) and attention_mask.shape[-2] == 1)
 
-    def probs_of(select) -> torch.Tensor:
-        """The probabilities of the queries `select` picks: (B, H, q, S); masked keys exactly 0."""
-        scores = torch.matmul(select(query), key.transpose(-1, -2)) * scaling  # (B, H, q, S)
+    def probs_of(select, seen=None, chunk=None) -> torch.Tensor:
+        """The probabilities of the queries `select` picks (the chunk `chunk` names) over the first `seen`
+        keys (all where None): (B, H, q, seen); masked keys exactly 0."""
+        seen_keys = key if seen is None else key[:, :, :seen]
+        scores = torch.matmul(select(query), seen_keys.transpose(-1, -2)) * scaling  # (B, H, q, S)
         if softcap is not None:
             scores = torch.tanh(scores / softcap) * softcap
         if attention_mask is not None:  # 0 where allowed, the most negative float where masked
-            scores = scores + (attention_mask if broadcast else select(attention_mask))
+
+            def part() -> torch.Tensor:
+                mask = attention_mask if broadcast else select(attention_mask)
+                return mask if seen is None else mask[..., :seen]
+
+            shared = chunk is not None and attention_record is not None
+            scores = scores + (attention_record.mask_part(attention_mask, chunk, part) if shared else part())
         return torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)
 
     scoring = Scoring(float(scaling), None if softcap is None else float(softcap), sliding_window)
     if attention_record is not None and attention_record.selection is not None:  # a long input's layer
-        out, rows, pooled = attend_in_chunks(probs_of, value, attention_record.selection, query.shape[2])
+        # a decoder's causal mask: each chunk of queries is scored against the keys up to its last only
+        out, rows, pooled = attend_in_chunks(probs_of, value, attention_record.selection, query.shape[2],
+                                             causal=bool(getattr(module, "is_causal", False)))
         attention_record.add(query, key, value, scoring, rows, pooled)
         return out.transpose(1, 2).contiguous(), None  # the record holds what the file returns
     probs = probs_of(lambda t: t)  # (B, H, T, S)

@@ -37,7 +37,9 @@ def takes_long_inputs(checkpoint: Checkpoint, meta: contract.ModelMetadata) -> b
     return meta.image is None and bool(long_inputs.default_inputs(meta)) and not checkpoint.family.own_attention
 
 
-def example_inputs(checkpoint: Checkpoint, meta: contract.ModelMetadata) -> tuple[torch.Tensor, ...]:
+def example_inputs(checkpoint: Checkpoint, meta: contract.ModelMetadata,
+                   logit_rows: bool = False) -> tuple[torch.Tensor, ...]:
+    """Tracing examples in forward's order; `logit_rows`: the model's logits are kept at rows (ContractWrapper)."""
     spec = meta.stacks[contract.KIND_STACKS[checkpoint.kind][0]]
     head_mask = torch.ones(spec.layers, spec.heads)
     b = _EXAMPLE_BATCH
@@ -46,14 +48,16 @@ def example_inputs(checkpoint: Checkpoint, meta: contract.ModelMetadata) -> tupl
         return pixels, torch.ones(b, first_patch(meta.image) + meta.image.num_patches, dtype=torch.long), head_mask
     ids = torch.randint(0, checkpoint.config["vocab_size"], (b, _EXAMPLE_LENGTH))  # (B, T)
     long = takes_long_inputs(checkpoint, meta)
-    selection = (torch.arange(long_inputs.EXAMPLE_ROWS), torch.zeros(long_inputs.EXAMPLE_BLOCK)) if long else ()
+    selection = (torch.arange(long_inputs.EXAMPLE_ROWS), torch.zeros(long_inputs.EXAMPLE_BLOCK),
+                 torch.zeros(long_inputs.EXAMPLE_INTERNALS)) if long else ()
+    selection += (torch.arange(long_inputs.EXAMPLE_LOGIT_ROWS),) if logit_rows else ()
     if meta.kv_cache is None:
         return ids, torch.ones_like(ids), head_mask, *selection
     past = tuple(torch.randn(meta.kv_cache.shape(b, _EXAMPLE_PAST)) for _ in meta.kv_cache.past_inputs())
     return ids, torch.ones(b, _EXAMPLE_PAST + _EXAMPLE_LENGTH, dtype=torch.long), head_mask, *past, *selection
 
 
-def dynamic_shapes(checkpoint: Checkpoint, meta: contract.ModelMetadata) -> tuple:
+def dynamic_shapes(checkpoint: Checkpoint, meta: contract.ModelMetadata, logit_rows: bool = False) -> tuple:
     """The inputs' dynamic axes; forward takes a cache's past and the long inputs as *rest: one entry."""
     batch = torch.export.Dim("batch", min=1, max=4096)
     if meta.image is not None:
@@ -61,7 +65,10 @@ def dynamic_shapes(checkpoint: Checkpoint, meta: contract.ModelMetadata) -> tupl
     selection = ()
     if takes_long_inputs(checkpoint, meta):
         selection = ({0: torch.export.Dim("rows", min=1, max=long_inputs.MAX_SELECTION)},
-                     {0: torch.export.Dim("block", min=1, max=long_inputs.MAX_SELECTION)})
+                     {0: torch.export.Dim("block", min=1, max=long_inputs.MAX_SELECTION)},
+                     {0: torch.export.Dim("internals", min=0, max=long_inputs.MAX_INTERNALS)})
+    if logit_rows:
+        selection += ({0: torch.export.Dim("logit_rows", min=1, max=long_inputs.MAX_SELECTION)},)
     if meta.kv_cache is not None:  # the mask covers past + new tokens, a sum torch.export infers by itself
         auto = torch.export.Dim.AUTO
         past = tuple({0: batch, 2: auto} for _ in meta.kv_cache.past_inputs())
@@ -126,9 +133,9 @@ def export_hf(folder: str | Path, out: str | Path, task: str | None = None,
     meta = dataclasses.replace(meta, kv_cache=kv_cache(meta))
     wrapper = ContractWrapper(model, checkpoint.kind, checkpoint.family, meta.kv_cache,
                               long_inputs=takes_long_inputs(checkpoint, meta)).eval()
-    example = example_inputs(checkpoint, meta)
+    example = example_inputs(checkpoint, meta, wrapper.logit_rows)
     progress("tracing")
-    proto = to_onnx(wrapper, example, dynamic_shapes(checkpoint, meta))
+    proto = to_onnx(wrapper, example, dynamic_shapes(checkpoint, meta, wrapper.logit_rows))
     if meta.kv_cache is not None:
         batch_from_the_ids(proto, meta.kv_cache)
     with torch.no_grad():

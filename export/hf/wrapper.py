@@ -4,6 +4,7 @@ its weights (the anatomy views' way in, W_O and the logit lens's way out)."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 
 import onnx
@@ -15,7 +16,7 @@ from export.hf.attention import INTERNALS, AttentionRecord, Scoring
 from export.hf.families import Family, Norm
 from export.hf.head_mask import HeadMaskHooks
 from export.hf.vision import additive_key_mask, patch_embedding, pooled_features
-from export.long_inputs import AttentionSelection
+from export.long_inputs import AttentionSelection, kept_positions
 from export.onnx_export import initializer_name
 
 
@@ -37,6 +38,8 @@ class ContractWrapper(nn.Module):
         # The contract's long inputs (rows and a block), which our attention function reduces inside
         # each layer's call (attention.py): convert.takes_long_inputs says where the file has them.
         self.long_inputs = long_inputs
+        # and a causal LM's logits only at the positions asked for (transformers' logits_to_keep)
+        self.logit_rows = long_inputs and "logits_to_keep" in inspect.signature(hf_model.forward).parameters
         self.scoring: list[Scoring] = []  # how each layer scored, as the last eager forward saw it
         # A pre-norm decoder norms its last hidden state before handing it back: the contract's is
         # the last layer's output, which is what goes into that final norm.
@@ -61,9 +64,11 @@ class ContractWrapper(nn.Module):
 
     def input_names(self) -> list[str]:
         past = self.cache.past_inputs() if self.cache else []
-        selection = [contract.attention_rows_input(self.stack), contract.attention_block_input(self.stack)]
+        selection = [contract.attention_rows_input(self.stack), contract.attention_block_input(self.stack),
+                     contract.internals_input(self.stack)]
+        logit_rows = [contract.LOGIT_ROWS] if self.logit_rows else []
         return [*contract.KIND_SEQUENCES[self.kind][0], contract.head_mask_input(self.stack),
-                *past, *(selection if self.long_inputs else [])]
+                *past, *(selection if self.long_inputs else []), *logit_rows]
 
     def output_names(self) -> list[str]:
         pooled = [contract.pooled_attention_output(self.stack)] if self.long_inputs else []
@@ -72,11 +77,16 @@ class ContractWrapper(nn.Module):
         return [contract.LOGITS, contract.attention_output(self.stack), *pooled, *internals, *present]
 
     def forward(self, inputs: torch.Tensor, mask: torch.Tensor, head_mask: torch.Tensor, *rest: torch.Tensor):
-        """`rest`: a cache's past, then the long inputs' rows and block where the file takes them."""
-        past, selection = (rest[:-2], AttentionSelection(*rest[-2:])) if self.long_inputs else (rest, None)
+        """`rest`: a cache's past, then the long inputs' rows, block and internals and the logits' rows
+        where the file takes them."""
+        if self.logit_rows:
+            rest, logit_rows = rest[:-1], rest[-1]
+        past, selection = (rest[:-3], AttentionSelection(*rest[-3:])) if self.long_inputs else (rest, None)
         record = AttentionRecord(selection)
         source = self.spec.sequences[0][0]  # input_ids, or pixel_values for an image model
         extra = {} if self.family.own_attention else {"attention_record": record}
+        if self.logit_rows:  # the first min(rows, T), as the attention's rows
+            extra["logits_to_keep"] = logit_rows[: torch.sym_min(logit_rows.shape[0], inputs.shape[1])]
         if self.cache:  # transformers' own cache, filled with the past (key, value) of each layer
             from transformers import DynamicCache
 
@@ -107,6 +117,7 @@ class ContractWrapper(nn.Module):
         else:
             logits = out.last_hidden_state  # (B, T, d_model)
         hidden = [*out.hidden_states[:-1], *(before_norm or out.hidden_states[-1:])]
+        hidden = [kept_positions(h, 1, selection) for h in hidden]
         internals = [record.stacked(name) for name in self.internals]  # each (L, B, H, T, hd), per query head
         present = [t for layer in out.cache.layers for t in (layer.keys, layer.values)] if self.cache else []
         if selection is None:

@@ -188,7 +188,7 @@ def test_long_inputs_give_the_full_attentions_rows_and_block_sums(decoder_with_i
 
 def test_with_a_past_long_inputs_index_the_runs_own_queries(decoder_with_internals):
     decoder = decoder_with_internals
-    assert contract.attention_rows_input("decoder") in decoder.imported.input_names
+    assert {contract.attention_rows_input("decoder"), contract.LOGIT_ROWS} <= set(decoder.imported.input_names)
     ids, mask = padded_batch(decoder, 14, "right")
     first = decoder.run(input_ids=ids[:, :8], attention_mask=mask[:, :8])
     step = {contract.INPUT_IDS: ids[:, 8:], contract.ATTENTION_MASK: mask, **decoder.meta.kv_cache.next_past(first)}
