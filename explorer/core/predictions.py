@@ -110,15 +110,15 @@ class NextTokens:
 
 
 def next_tokens(
-    logits: np.ndarray,
+    logits: np.ndarray,  # (vocab,): the logits at `position`
     ids: tuple[int, ...],
     position: int,
     id_to_token: Callable[[int], str],
     sampling: Sampling = Sampling(),
     k: int = TOP_K,
 ) -> NextTokens:
-    """The prediction at `position` of a (T, vocab) logits array over the token ids `ids`."""
-    probabilities = sampling_distribution(logits[position], sampling)
+    """The prediction after the token at `position` of the token ids `ids`, from its logits."""
+    probabilities = sampling_distribution(logits, sampling)
     best = np.argsort(-probabilities, kind="stable")[:k]
     best = best[probabilities[best] > 0]  # top-k / top-p may keep fewer than k
     actual = None

@@ -97,3 +97,11 @@ class RunResult:
     outputs: dict[str, np.ndarray] = field(default_factory=dict)  # every graph output, batch item 0
     # A cached decoder's prompt run: its outputs with room for the tokens generation adds (kv_cache.Room)
     room: Room | None = None
+    # A long input's causal LM: the positions whose logits `logits` holds, in order (None: every position)
+    logit_rows: tuple[int, ...] | None = None
+
+    def logits_at(self, position: int) -> np.ndarray | None:
+        """The logits (vocab,) at `position` of a per-position model, or None where this run did not keep them."""
+        if self.logit_rows is None:
+            return self.logits[position]
+        return self.logits[self.logit_rows.index(position)] if position in self.logit_rows else None

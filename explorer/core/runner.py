@@ -172,8 +172,16 @@ class Runner:
         if paths:
             for stack, path in paths.items():
                 feeds.update(path.feeds(stack))
-            # the step-by-step views' internals (every layer's q, k, v: 0.8 GB for 30 x 9 heads at 4,096 tokens)
-            outputs = [name for name in self.model.output_names if not name.startswith(_INTERNALS)]
+                if contract.internals_input(stack) in self.model.input_names:  # nor made and held to the end
+                    feeds[contract.internals_input(stack)] = np.zeros(0, np.float32)
+            if contract.LOGIT_ROWS in self.model.input_names:  # a causal LM (one stack): its logits at the rows
+                (logit_rows,) = (path.rows for path in paths.values())
+                feeds[contract.LOGIT_ROWS] = np.asarray(logit_rows, np.int64)
+            # Neither the step-by-step views' internals (every layer's q, k, v: 0.8 GB for 30 x 9 heads at 4,096
+            # tokens) nor a cache's presents (0.19 GB there): a long prompt is not generated from (no room).
+            presents = set(self.model.meta.kv_cache.present_outputs()) if self.model.meta.kv_cache else set()
+            outputs = [name for name in self.model.output_names
+                       if not name.startswith(_INTERNALS) and name not in presents]
             notices += (long_path.path_words(paths, long_path.full_attention_bytes(self.model.meta, lengths)),)
         item = self.batch_item(self.run_graph(feeds, head_masks, outputs))
         room_left = None
@@ -186,7 +194,8 @@ class Runner:
                                       **_selected(item, name, paths))
             for name, stack in result.stacks.items()
         }
-        return dataclasses.replace(result, stacks=stacks, room=room_left)
+        logit_rows = tuple(feeds[contract.LOGIT_ROWS]) if contract.LOGIT_ROWS in feeds else None
+        return dataclasses.replace(result, stacks=stacks, room=room_left, logit_rows=logit_rows)
 
     # -- recordings ---------------------------------------------------------------------------
     def speech_feeds(self, features: np.ndarray, target_ids: list[int] | tuple[int, ...]) -> dict[str, np.ndarray]:

@@ -76,6 +76,24 @@ def test_at_a_clicked_token_it_shows_how_likely_the_real_next_token_was(gpt2_sta
         np.testing.assert_allclose(probability, softmax(logits[position])[ids[position + 1]], rtol=1e-5)
 
 
+def test_on_the_long_path_the_logits_are_kept_at_the_rows_shown(gpt2_state):
+    state, imported = gpt2_state
+    state.runner.attention_budget, state.runner.pooled_side = 0, 3  # the long path for any input
+    state.request_run()
+    ids = state.shown.token_ids[contract.INPUT_IDS]
+    logits = direct_logits(imported, ids)
+    stack = state.selection.stack
+    assert not stack.complete and state.shown.logit_rows == stack.rows
+    assert state.shown.logits.shape == (len(stack.rows), logits.shape[-1])  # not every position's
+    assert not any(name.split(".")[0] in contract.OPTIONAL_STACK_OUTPUTS for name in state.shown.outputs)
+    np.testing.assert_allclose(state.next_tokens().probabilities,
+                               softmax(logits[-1])[list(state.next_tokens().ids)], rtol=1e-5)
+    assert 3 not in stack.rows and state.next_tokens(3) is None
+    state.selection.set_token(3)  # its row is fetched, and its logits with it
+    token, probability = state.next_tokens(3).actual
+    np.testing.assert_allclose(probability, softmax(logits[3])[ids[4]], rtol=1e-5)
+
+
 def test_sampling_changes_the_distribution_not_the_run(gpt2_state):
     state, imported = gpt2_state
     run, before = state.run, state.next_tokens()

@@ -63,13 +63,15 @@ def test_long_rows_and_pooled_maps_are_the_full_runs(runners, hidden):
     assert any(notice.startswith("Long input: pooled attention") for notice in part.notices)
 
 
-def test_the_long_path_leaves_out_the_internals_and_the_room(gpt_path):
+def test_the_long_path_leaves_out_the_internals_the_cache_and_the_room(gpt_path):
     long = long_runner(gpt_path)
     result = long.run_text(TEXT)
     stack = result.stacks["decoder"]
     assert result.room is None  # no padding queries for a pooled block to mix in
     assert not any(name.startswith(f"{part}.") for name in result.outputs for part in contract.OPTIONAL_STACK_OUTPUTS)
-    assert result.logits.shape[0] == len(stack.query_tokens)
+    assert not set(long.model.meta.kv_cache.present_outputs()) & set(result.outputs)  # nor the cache
+    assert result.logits.shape[0] == len(stack.query_tokens)  # a file without logit_rows: every position's
+    assert result.logit_rows is None
 
 
 def test_full_attention_bytes_and_the_choice(gpt_path):

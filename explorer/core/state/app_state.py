@@ -361,10 +361,10 @@ class AppState:
         ids_input = self.model.meta.sequence_inputs[0][0]
         ids = self.shown.token_ids[ids_input]
         position = len(ids) - 1 if position is None else position
-        if not 0 <= position < len(ids):
+        logits = self.shown.logits_at(position) if 0 <= position < len(ids) else None
+        if logits is None:  # a long input's logits are kept at the rows shown: the focused query's comes with its row
             return None
-        return next_tokens(self.shown.logits, ids, position, self.runner.encoders[ids_input].id_to_token,
-                           self.sampling)
+        return next_tokens(logits, ids, position, self.runner.encoders[ids_input].id_to_token, self.sampling)
 
     def focused_input(self) -> str | None:
         """The sequence (ids input) of the focused token, or None."""
