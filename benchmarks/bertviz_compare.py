@@ -8,15 +8,16 @@ For 128, 512 and 1,024 tokens each tool shows its head view and its model view f
   forward with output_attentions, BertViz making its HTML, and headless Chromium loading it until
   every SVG line BertViz draws exists and a frame has been painted; memory is the Python process's
   peak plus the most resident memory Chromium's processes held together. Each view runs in a
-  process of its own, capped at --bertviz-memory GB of address space and --bertviz-timeout
-  seconds: past either, the row says where BertViz failed.
+  process of its own, stopped past --bertviz-memory GB of resident memory (its own and Chromium's)
+  or --bertviz-timeout seconds: past either, the row says where BertViz failed.
 Then Attention Explorer alone at 2,048 tokens (BERT-base with 2,048 positions): text to views.
 
 BertViz runs in an environment of its own (it pins nothing we use, but pulls IPython and boto3):
 
     python3 -m venv build/bertviz-env
     build/bertviz-env/bin/pip install torch==2.13.0 bertviz playwright psutil 'transformers>=5.24,<6'
-    (cd build/bertviz-js && npm pack d3@5.7.0 jquery@2.1.0 requirejs@2.3.6 && for f in *.tgz; do tar xzf $f; done)
+    (cd build/bertviz-js && npm pack d3@5.7.0 jquery@2.1.0 requirejs@2.3.6 &&
+     for f in *.tgz; do mkdir -p ${f%.tgz} && tar xzf $f -C ${f%.tgz} --strip-components=1; done)
     python benchmarks/bertviz_compare.py --bertviz-env build/bertviz-env --js build/bertviz-js
 
 BertViz's HTML loads require.js, d3 5.7.0 and jQuery 2.0.0 from a CDN; offline, the same d3 and
@@ -71,21 +72,29 @@ def text_of(tokens: int, tokenizer_json: Path) -> str:
 
 # --- BertViz, in its own environment -------------------------------------------------------------
 
-def _peak_of_children(pid: int, stop: threading.Event, peak: list[int]) -> None:
-    """The most resident memory `pid`'s descendants (Chromium's processes) held together."""
+def _peak_of_children(pid: int, stop: threading.Event, peak: list[int], cap: int, over: threading.Event) -> None:
+    """The most resident memory `pid`'s descendants (Chromium's processes) held together; past `cap`
+    bytes with the process's own, they are killed and `over` is set. (An address-space limit cannot
+    cap them: Chromium reserves more than 64 GB of addresses just to start.)"""
     import psutil
 
     parent = psutil.Process(pid)
     while not stop.is_set():
-        total = 0
-        for child in parent.children(recursive=True):
+        total, children = 0, parent.children(recursive=True)
+        for child in children:
             with contextlib.suppress(psutil.Error):  # a process that ended while we looked
                 total += child.memory_info().rss
         peak[0] = max(peak[0], total)
+        if total + parent.memory_info().rss > cap:
+            over.set()
+            for child in children:
+                with contextlib.suppress(psutil.Error):
+                    child.kill()
+            return
         time.sleep(0.1)
 
 
-def measure_bertviz(folder: Path, text: str, view: str, js: Path, timeout_s: float) -> dict:
+def measure_bertviz(folder: Path, text: str, view: str, js: Path, timeout_s: float, memory_gb: float) -> dict:
     import bertviz
     import torch
     from playwright.sync_api import sync_playwright
@@ -109,8 +118,9 @@ def measure_bertviz(folder: Path, text: str, view: str, js: Path, timeout_s: flo
     page_file.write_text(html)
     layers, heads, n = len(attention), attention[0].shape[1], len(tokens)
     lines = (1 if view == "head_view" else layers) * heads * n * n  # one SVG line per head, query and key
-    peak, stop = [0], threading.Event()
-    watcher = threading.Thread(target=_peak_of_children, args=(os.getpid(), stop, peak), daemon=True)
+    peak, stop, over = [0], threading.Event(), threading.Event()
+    watcher = threading.Thread(target=_peak_of_children, args=(os.getpid(), stop, peak, int(memory_gb * 1e9), over),
+                               daemon=True)
     watcher.start()
     outcome = "drawn"
     with sync_playwright() as playwright:
@@ -124,8 +134,11 @@ def measure_bertviz(folder: Path, text: str, view: str, js: Path, timeout_s: flo
             page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
         except Exception as exc:  # noqa: BLE001 - a timeout or a crashed page is the figure
             outcome = f"not drawn: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+            if over.is_set():
+                outcome = f"not drawn: past {memory_gb:.0f} GB, Chromium was stopped"
         drawn = time.perf_counter()
-        browser.close()
+        with contextlib.suppress(Exception):  # a browser killed for its memory is closed already
+            browser.close()
     stop.set()
     watcher.join()
     return {"outcome": outcome, "seconds": drawn - started, "html_s": made - started, "html_mb": len(html) / 1e6,
@@ -134,20 +147,19 @@ def measure_bertviz(folder: Path, text: str, view: str, js: Path, timeout_s: flo
 
 
 def run_bertviz(env: Path, folder: Path, text: str, view: str, js: Path, timeout_s: float, memory_gb: float) -> dict:
-    """One BertViz view in a child process of the BertViz environment, capped in time and memory."""
-    cap = int(memory_gb * 1e9)
-    limit = lambda: resource.setrlimit(resource.RLIMIT_AS, (cap, cap))  # noqa: E731 - Python's own, in the child
+    """One BertViz view in a child process of the BertViz environment, capped in time and memory (the
+    child watches its own and Chromium's resident memory)."""
     command = [str(env / "bin" / "python"), __file__, "--bertviz-child", view, "--checkpoint", str(folder),
-               "--js", str(js), "--bertviz-timeout", str(timeout_s)]
+               "--js", str(js), "--bertviz-timeout", str(timeout_s), "--bertviz-memory", str(memory_gb)]
     started = time.perf_counter()
     try:
-        child = subprocess.run(command, input=text, capture_output=True, text=True, timeout=timeout_s + 120,
-                               preexec_fn=limit)
+        child = subprocess.run(command, input=text, capture_output=True, text=True, timeout=timeout_s + 120)
     except subprocess.TimeoutExpired:
         return {"outcome": f"not drawn: killed after {timeout_s + 120:.0f} s", "seconds": time.perf_counter() - started}
     if child.returncode != 0:
-        last = (child.stderr.strip().splitlines() or ["no message"])[-1][:160]
-        return {"outcome": f"failed (exit {child.returncode}): {last}", "seconds": time.perf_counter() - started}
+        lines = child.stderr.strip().splitlines() or ["no message"]
+        error = next((line for line in reversed(lines) if "Error" in line), lines[-1])[:200]  # not Playwright's log
+        return {"outcome": f"failed (exit {child.returncode}): {error}", "seconds": time.perf_counter() - started}
     return json.loads(child.stdout.strip().splitlines()[-1])
 
 
@@ -187,7 +199,7 @@ def main() -> int:
         return 0
     if args.bertviz_child is not None:
         print(json.dumps(measure_bertviz(args.checkpoint, sys.stdin.read(), args.bertviz_child, args.js,
-                                         args.bertviz_timeout)))
+                                         args.bertviz_timeout, args.bertviz_memory)))
         return 0
 
     model = imported_checkpoint(args.work, "hf-bert-base-2048", make_checkpoint, "BERT-base, 2,048 positions")
@@ -210,7 +222,7 @@ def main() -> int:
             if theirs["outcome"] == "drawn":
                 line += f"; ratio {theirs['seconds'] / mine:.0f}x"
             else:
-                line += f"; ours drawn, BertViz not within {theirs['seconds']:.0f} s"
+                line += f"; ours drawn, BertViz not (after {theirs['seconds']:.0f} s)"
             print(line, flush=True)
     text = text_of(LONG, folder / "tokenizer.json")
     ours = run_app(model, text)

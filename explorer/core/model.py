@@ -99,7 +99,6 @@ def _input_names(session: ort.InferenceSession) -> list[str]:
 
 
 def _session(source: Path | bytes, providers: list[str]) -> ort.InferenceSession:
-    _give_freed_tensors_back()
     return ort.InferenceSession(source if isinstance(source, bytes) else str(source), session_options(),
                                 providers=providers)
 
@@ -122,6 +121,7 @@ def _give_freed_tensors_back() -> None:
 
 def session_options() -> ort.SessionOptions:
     """How the app runs every graph (benchmarks/long_inputs.py measures with the same)."""
+    _give_freed_tensors_back()
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only: no warnings about head-mask defaults on every open
     # Without the arena a BERT-base session stays at 1.2 GB (1.6 GB peak) over repeated 512-token
