@@ -24,7 +24,6 @@ def pooled_attention_output(stack: str) -> str:
     return f"pooled_attentions.{stack}"
 
 
-
 def internals_input(stack: str) -> str:
     """Optional input ``[n]`` float32 whose length alone counts: with n = 0 the stack's step-by-step outputs
     (``queries``, ``keys``, ``values`` and ``hidden_states.<stack>``) hold no positions, so that a long run

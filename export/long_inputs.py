@@ -9,8 +9,8 @@ after its softmax, keeps only what the caller asked for (docs/onnx-contract.md, 
   b being the length of `attention_block.<stack>` (a shape, so that the graph's shapes stay
   functions of its inputs' shapes, never of their values);
 - `kept_positions`: a step-by-step output (a query, key, value or hidden state) cut to no positions
-  where `internals.<stack>` is empty, as soon as it is made, so that a long run does not hold every
-  layer's until the graph's end.
+  where `internals.<stack>` is empty, so that a long run does not return them nor, where it is cut as
+  it is made (a layer's query, key and value), hold every layer's until the graph's end.
 
 Both are computed per layer, so that no layer's full probabilities outlive the layer. The
 functions take one layer's (B, H, T, S) probabilities; any exporter of a contract graph calls them.
