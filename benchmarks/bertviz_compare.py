@@ -8,8 +8,9 @@ For 128, 512 and 1,024 tokens each tool shows its head view and its model view f
   forward with output_attentions, BertViz making its HTML, and headless Chromium loading it until
   every SVG line BertViz draws exists and a frame has been painted; memory is the Python process's
   peak plus the most resident memory Chromium's processes held together. Each view runs in a
-  process of its own, stopped past --bertviz-memory GB of resident memory (its own and Chromium's)
-  or --bertviz-timeout seconds: past either, the row says where BertViz failed.
+  process of its own, stopped past --bertviz-memory GB (its address space while it makes the HTML,
+  then its and Chromium's resident memory) or --bertviz-timeout seconds: past either, the row says
+  where BertViz failed.
 Then Attention Explorer alone at 2,048 tokens (BERT-base with 2,048 positions): text to views.
 
 BertViz runs in an environment of its own (it pins nothing we use, but pulls IPython and boto3):
@@ -101,6 +102,10 @@ def measure_bertviz(folder: Path, text: str, view: str, js: Path, timeout_s: flo
     from transformers import AutoTokenizer, BertModel
 
     torch.set_num_threads(os.cpu_count() or 1)
+    # Until Chromium starts, the cap is this process's address space (its HTML outgrows the machine at
+    # 1,024 tokens); Chromium, which reserves far more addresses than it uses, is watched instead.
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (int(memory_gb * 1e9), hard))
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = BertModel.from_pretrained(folder, attn_implementation="eager").eval()
     started = time.perf_counter()
@@ -123,6 +128,7 @@ def measure_bertviz(folder: Path, text: str, view: str, js: Path, timeout_s: flo
                                daemon=True)
     watcher.start()
     outcome = "drawn"
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--allow-file-access-from-files"])
         page = browser.new_page(viewport={"width": 1400, "height": 900})
