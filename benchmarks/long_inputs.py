@@ -58,6 +58,7 @@ def _child(path: str, length: int, long_path: bool, graph_order: bool, block: in
     import onnxruntime as ort
 
     from explorer import contract
+    from explorer.core import long_path as app_long_path  # the parameter long_path is a flag
     from explorer.core.model import session_options
 
     options = session_options()  # the app's: no arena, graph order
@@ -67,21 +68,17 @@ def _child(path: str, length: int, long_path: bool, graph_order: bool, block: in
     session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
     meta = contract.parse_metadata(session.get_modelmeta().custom_metadata_map[contract.METADATA_KEY])
-    takes = {i.name for i in (*session.get_inputs(), *session.get_overridable_initializers())}
+    graph_inputs = {i.name for i in (*session.get_inputs(), *session.get_overridable_initializers())}
 
     def feeds(n: int) -> dict[str, np.ndarray]:
-        """What the app feeds a text model's long path: a few rows, a block, no internals, the rows' logits."""
-        rows = np.linspace(0, n - 1, ROWS).astype(np.int64)
+        """On the long path, what the app feeds (explorer.core.long_path.feeds): a few rows and a block,
+        and, where the file takes them, no internals and the rows' logits."""
         fed = {contract.INPUT_IDS: np.random.default_rng(0).integers(5, 160, (1, n)).astype(np.int64),
                contract.ATTENTION_MASK: np.ones((1, n), np.int64)}
         if long_path:
-            for stack in meta.stacks:
-                fed[contract.attention_rows_input(stack)] = rows
-                fed[contract.attention_block_input(stack)] = np.zeros(block, np.float32)
-                if contract.internals_input(stack) in takes:
-                    fed[contract.internals_input(stack)] = np.zeros(0, np.float32)
-            if contract.LOGIT_ROWS in takes:
-                fed[contract.LOGIT_ROWS] = rows
+            rows = tuple(int(r) for r in np.linspace(0, n - 1, ROWS).astype(np.int64))
+            fed.update(app_long_path.feeds({stack: app_long_path.LongPath(rows, block) for stack in meta.stacks},
+                                           graph_inputs))
         return fed
 
     session.run(None, feeds(2))

@@ -38,6 +38,21 @@ class LongPath:
         }
 
 
+def feeds(paths: Mapping[str, LongPath], graph_inputs: Collection[str]) -> dict[str, np.ndarray]:
+    """Everything a long run is fed: each stack's rows and block and, where the graph takes them, an
+    empty internals.<stack> (its queries, keys, values and hidden states neither made whole nor held to
+    the run's end) and a causal LM's logits at the same rows (one stack)."""
+    fed: dict[str, np.ndarray] = {}
+    for stack, path in paths.items():
+        fed.update(path.feeds(stack))
+        if contract.internals_input(stack) in graph_inputs:
+            fed[contract.internals_input(stack)] = np.zeros(0, np.float32)
+    if contract.LOGIT_ROWS in graph_inputs:
+        (path,) = paths.values()
+        fed[contract.LOGIT_ROWS] = np.asarray(path.rows, np.int64)
+    return fed
+
+
 def full_attention_bytes(meta: contract.ModelMetadata, lengths: Mapping[str, int]) -> int:
     """What the full attention of every stack takes for sequences of these lengths (per ids input)."""
     total = 0

@@ -157,7 +157,8 @@ class Runner:
         exact rows for the query positions `rows` names (per stack), a pooled map of the rest, and
         no room (a pooled block would mix the padding's queries in)."""
         lengths = {name: len(e.ids) for name, e in sequences.items()}
-        paths = long_path.choose(self.model.meta, self.model.input_names, lengths, rows or {},
+        graph_inputs = self.model.input_names
+        paths = long_path.choose(self.model.meta, graph_inputs, lengths, rows or {},
                                  self.attention_budget, self.pooled_side)
         room = 0 if paths else room
         feeds = {}
@@ -170,13 +171,7 @@ class Runner:
         notices = tuple(n for e in sequences.values() if (n := e.cut_notice()))
         outputs = None
         if paths:
-            for stack, path in paths.items():
-                feeds.update(path.feeds(stack))
-                if contract.internals_input(stack) in self.model.input_names:  # nor made and held to the end
-                    feeds[contract.internals_input(stack)] = np.zeros(0, np.float32)
-            if contract.LOGIT_ROWS in self.model.input_names:  # a causal LM (one stack): its logits at the rows
-                (logit_rows,) = (path.rows for path in paths.values())
-                feeds[contract.LOGIT_ROWS] = np.asarray(logit_rows, np.int64)
+            feeds.update(long_path.feeds(paths, graph_inputs))
             # Neither the step-by-step views' internals (every layer's q, k, v: 0.8 GB for 30 x 9 heads at 4,096
             # tokens) nor a cache's presents (0.19 GB there): a long prompt is not generated from (no room).
             presents = set(self.model.meta.kv_cache.present_outputs()) if self.model.meta.kv_cache else set()

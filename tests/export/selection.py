@@ -22,10 +22,15 @@ def block_sums(full: np.ndarray, block: int) -> np.ndarray:
     return pooled
 
 
+def graph_inputs(ex) -> set[str]:
+    """Every input the file's graph takes, those with a default (the long inputs) included."""
+    return {i.name for i in (*ex.session.get_inputs(), *ex.session.get_overridable_initializers())}
+
+
 def selection_feeds(ex, rows: np.ndarray, block: int, internals: bool = True) -> dict[str, np.ndarray]:
     """Rows and a block for every stack and, where the graph takes them and `internals` is False, no
     step-by-step outputs and the logits at the same rows."""
-    takes = {i.name for i in (*ex.session.get_inputs(), *ex.session.get_overridable_initializers())}
+    takes = graph_inputs(ex)
     names = {}
     for stack in ex.metadata.stacks:
         names[contract.attention_rows_input(stack)] = rows
@@ -49,7 +54,7 @@ def check_selection(ex, feeds: dict, block: int) -> None:
     else changes; where it takes `logit_rows`, the logits are the full run's at those rows."""
     full = ex.run(feeds)
     chosen = ex.run({**feeds, **selection_feeds(ex, ROWS, block, internals=False)})
-    takes = {i.name for i in (*ex.session.get_inputs(), *ex.session.get_overridable_initializers())}
+    takes = graph_inputs(ex)
     if any(contract.internals_input(stack) in takes for stack in ex.metadata.stacks):
         internals = [n for n in full if n.split(".")[0] in contract.OPTIONAL_STACK_OUTPUTS]
         assert internals and sorted(internals_left_out(ex, chosen)) == sorted(internals)
